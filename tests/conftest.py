@@ -1,0 +1,48 @@
+"""Shared fixtures: tiny models and generated audio, nothing downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import voicecnn as vc
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+def speechlike(duration_s: float, sample_rate: int = 16000, *, seed: int = 0) -> np.ndarray:
+    """Harmonic bursts with a wandering pitch over faint noise (not speech, but not flat)."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * sample_rate)
+    t = np.arange(n) / sample_rate
+    f0 = 120 + 40 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sample_rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
+    envelope = (np.sin(2 * np.pi * 2.5 * t) > 0).astype(np.float64)
+    x = 0.3 * voiced * envelope + 0.003 * rng.standard_normal(n)
+    return x.astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained vad_cnn1d_xs saved as a weights file (for plumbing tests)."""
+    torch.manual_seed(0)
+    model = vc.create_model("vad_cnn1d_xs").eval()
+    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    vc.save_weights(model, path, arch="vad_cnn1d_xs", card={"note": "untrained test model"})
+    return path
+
+
+@pytest.fixture
+def wav_file(tmp_path: Path) -> Path:
+    """A 3 s, 16 kHz mono wav."""
+    path = tmp_path / "clip.wav"
+    sf.write(path, speechlike(3.0), 16000)
+    return path

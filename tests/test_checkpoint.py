@@ -1,0 +1,73 @@
+"""Weights files: safetensors only, clear errors, atomic writes, bundled lookup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import voicecnn as vc
+from voicecnn.checkpoint import atomic_write_bytes
+from voicecnn.errors import CheckpointError, UnknownModelError
+
+
+def test_bundled_default_exists_and_loads() -> None:
+    assert vc.DEFAULT_MODEL in vc.bundled_models()
+    model = vc.load_model()
+    assert not model.training
+    card = vc.read_metadata(vc.DEFAULT_MODEL)["card"]
+    assert card["parameters"] == sum(p.numel() for p in model.parameters()) <= 100_000
+
+
+def test_every_bundled_model_loads_and_is_small() -> None:
+    from importlib import resources
+
+    for name in vc.bundled_models():
+        size = resources.files("voicecnn.weights").joinpath(f"{name}.safetensors").stat().st_size
+        assert size <= 1_000_000, name
+        vc.load_model(name)
+
+
+def test_unknown_name_and_untrained_arch_have_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(UnknownModelError, match="not a bundled model"):
+        vc.load_model("no_such_model")
+    with pytest.raises(UnknownModelError, match="without bundled weights"):
+        vc.load_model("vad_cnn2d_m")
+    with pytest.raises(CheckpointError, match="file not found"):
+        vc.load_model(tmp_path / "missing.safetensors")
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"not a safetensors file at all", b"\xff" * 64], ids=["empty", "text", "junk"]
+)
+def test_corrupt_file_is_a_checkpoint_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="not a safetensors"):
+        vc.load_model(path)
+
+
+def test_file_without_metadata_or_with_wrong_shapes(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.safetensors"
+    save_file({"w": torch.zeros(2)}, bare)
+    with pytest.raises(CheckpointError, match="no voicecnn metadata"):
+        vc.load_model(bare)
+    model = vc.create_model("vad_cnn1d_xs")
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    state["head.proj.weight"] = torch.zeros(1, 3, 1)
+    cfg = json.dumps(vc.cfg_to_dict(model.cfg))
+    bad = tmp_path / "bad.safetensors"
+    save_file(state, bad, metadata={"voicecnn": "1", "arch": "vad_cnn1d_xs", "config": cfg})
+    with pytest.raises(CheckpointError, match="does not match"):
+        vc.load_model(bad)
+
+
+def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "w.bin"
+    atomic_write_bytes(path, b"old")
+    atomic_write_bytes(path, b"new contents")
+    assert path.read_bytes() == b"new contents"
+    assert [p.name for p in path.parent.iterdir()] == ["w.bin"]

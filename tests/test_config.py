@@ -1,0 +1,75 @@
+"""Strict configs: unknown keys and wrong types are errors; round trips are lossless."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+import voicecnn as vc
+from voicecnn.config import apply_overrides
+from voicecnn.errors import ConfigError
+from voicecnn.layers import StageCfg
+
+
+@dataclass(frozen=True)
+class Inner:
+    rate: float = 1.0
+    name: str = "x"
+
+
+@dataclass(frozen=True)
+class Outer:
+    inner: Inner = field(default_factory=Inner)
+    sizes: tuple[int, ...] = (1, 2)
+    limit: float | None = None
+    flag: bool = False
+
+
+def test_round_trip_of_every_model_config() -> None:
+    for name in vc.list_models():
+        cfg = vc.create_model(name).cfg
+        assert vc.cfg_from_dict(type(cfg), vc.cfg_to_dict(cfg)) == cfg
+
+
+def test_nested_and_optional_values() -> None:
+    cfg = vc.cfg_from_dict(Outer, {"inner": {"rate": 2}, "sizes": [3], "limit": None})
+    assert cfg == Outer(Inner(2.0), (3,), None)
+    assert isinstance(cfg.inner.rate, float)
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ({"inner": {"rat": 1}}, "unknown key"),
+        ({"sizes": [1, "a"]}, "expected an integer"),
+        ({"flag": 1}, "true or false"),
+        ({"limit": "high"}, "number"),
+        ({"inner": {"rate": True}}, "number"),
+        ({"sizes": 3}, "expected a list"),
+    ],
+)
+def test_bad_values_are_config_errors(data: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        vc.cfg_from_dict(Outer, data)
+
+
+def test_validation_errors_in_post_init_become_config_errors() -> None:
+    with pytest.raises(ConfigError, match="positive"):
+        vc.cfg_from_dict(StageCfg, {"channels": -1})
+
+
+def test_overrides_and_toml(tmp_path: Path) -> None:
+    data = apply_overrides({"inner": {"rate": 1.0}}, ["inner.rate=3e-1", "sizes=[4, 5]", "flag=true"])
+    assert data == {"inner": {"rate": 0.3}, "sizes": [4, 5], "flag": True}
+    path = tmp_path / "c.toml"
+    path.write_text('sizes = [7]\n[inner]\nname = "y"\n')
+    assert vc.load_toml(Outer, path, ["limit=2"]) == Outer(Inner(1.0, "y"), (7,), 2.0)
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_overrides({}, ["novalue"])
+    path.write_text("sizes = [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        vc.load_toml(Outer, path)
+    with pytest.raises(ConfigError, match="file not found"):
+        vc.load_toml(Outer, tmp_path / "none.toml")

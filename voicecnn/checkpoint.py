@@ -1,0 +1,164 @@
+"""Weights files: one ``.safetensors`` whose metadata rebuilds the model (no pickle).
+
+Metadata keys: ``voicecnn`` (format version), ``arch`` (registry name), ``config`` (the model's
+config as JSON) and optional free-form ``card`` (JSON: training data, figures). Bundled weights
+live in ``voicecnn/weights/`` and are read through :mod:`importlib.resources`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import nn
+
+from voicecnn.config import cfg_from_dict, cfg_to_dict
+from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
+from voicecnn.models import create_model, is_model, list_models
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "FORMAT_VERSION",
+    "atomic_write_bytes",
+    "bundled_models",
+    "load_model",
+    "read_metadata",
+    "save_weights",
+]
+
+FORMAT_VERSION = "1"
+DEFAULT_MODEL = "vad_cnn2d_s"
+_WEIGHTS_PACKAGE = "voicecnn.weights"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never a part."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_weights(
+    model: nn.Module, path: str | Path, *, arch: str, card: dict[str, Any] | None = None
+) -> None:
+    """Save ``model``'s weights and config to a ``.safetensors`` file, atomically.
+
+    Args:
+        model: A registered model with a dataclass ``cfg`` attribute.
+        path: Destination file.
+        arch: Registry name of the architecture (see :func:`voicecnn.list_models`).
+        card: Optional model-card facts stored as JSON in the metadata.
+    """
+    if not is_model(arch):
+        raise UnknownModelError(f"unknown model {arch!r}; registered: {', '.join(list_models())}")
+    cfg = getattr(model, "cfg", None)
+    if cfg is None:
+        raise CheckpointError(f"{type(model).__name__} has no 'cfg' to save")
+    meta = {"voicecnn": FORMAT_VERSION, "arch": arch, "config": json.dumps(cfg_to_dict(cfg))}
+    if card is not None:
+        meta["card"] = json.dumps(card)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(path, st_save(tensors, metadata=meta))
+
+
+def _read(data: bytes, where: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    try:
+        tensors = st_load(data)
+        n = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + n])
+    except (SafetensorError, ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"'{where}' is not a safetensors weights file") from e
+    meta = header.get("__metadata__") or {}
+    if "arch" not in meta or "config" not in meta:
+        raise CheckpointError(f"'{where}' has no voicecnn metadata (arch, config)")
+    return tensors, meta
+
+
+def read_metadata(name_or_path: str | Path) -> dict[str, Any]:
+    """The metadata of a weights file or bundled model: arch, config and card as dicts."""
+    data, where = _locate(name_or_path)
+    _, meta = _read(data, where)
+    out: dict[str, Any] = {"arch": meta["arch"], "config": json.loads(meta["config"])}
+    out["card"] = json.loads(meta["card"]) if "card" in meta else {}
+    return out
+
+
+def bundled_models() -> list[str]:
+    """Names of the weights shipped inside the package."""
+    root = resources.files(_WEIGHTS_PACKAGE)
+    return sorted(
+        p.name.removesuffix(".safetensors")
+        for p in root.iterdir()
+        if p.name.endswith(".safetensors")
+    )
+
+
+def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
+    text = str(name_or_path)
+    bundled = resources.files(_WEIGHTS_PACKAGE).joinpath(f"{text}.safetensors")
+    if "/" not in text and bundled.is_file():
+        return bundled.read_bytes(), f"bundled:{text}"
+    p = Path(name_or_path)
+    if p.suffix == ".safetensors" or p.exists():
+        try:
+            return p.read_bytes(), str(p)
+        except FileNotFoundError as e:
+            raise CheckpointError(f"cannot read '{p}': file not found") from e
+        except IsADirectoryError as e:
+            raise CheckpointError(f"cannot read '{p}': is a directory") from e
+        except OSError as e:
+            raise CheckpointError(f"cannot read '{p}': {e.strerror}") from e
+    known = ", ".join(bundled_models()) or "none"
+    if is_model(text):
+        raise UnknownModelError(
+            f"{text!r} is an architecture without bundled weights (bundled: {known}); "
+            "train it or pass a .safetensors file"
+        )
+    raise UnknownModelError(
+        f"unknown model {text!r}: not a bundled model ({known}) nor an existing file"
+    )
+
+
+def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -> nn.Module:
+    """Load trained weights, in eval mode.
+
+    Args:
+        name_or_path: A bundled model name (see :func:`bundled_models`), a ``.safetensors``
+            path, or ``None`` for the default bundled model.
+        device: Torch device to put the model on.
+
+    Raises:
+        UnknownModelError: If the name is neither bundled nor an existing file.
+        CheckpointError: If the file is unreadable or does not match its architecture.
+    """
+    data, where = _locate(DEFAULT_MODEL if name_or_path is None else name_or_path)
+    tensors, meta = _read(data, where)
+    arch = meta["arch"]
+    if not is_model(arch):
+        raise CheckpointError(f"'{where}' needs architecture {arch!r}, unknown to this voicecnn")
+    model = create_model(arch)
+    try:
+        cfg = cfg_from_dict(type(model.cfg), json.loads(meta["config"]), where=where)
+        model = type(model)(cfg)
+        model.load_state_dict(tensors, strict=True)
+    except (ConfigError, json.JSONDecodeError, RuntimeError, ValueError, TypeError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
+    return model.to(device).eval()

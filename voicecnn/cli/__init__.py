@@ -1,0 +1,30 @@
+"""Command-line interface: ``voicecnn COMMAND``. Parse, call the library, render.
+
+Heavy imports (torch, the library) happen inside the commands, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from voicecnn.cli.detect import detect
+from voicecnn.cli.models import models
+
+app = typer.Typer(
+    name="voicecnn",
+    help="Voice activity detection with small convolutional networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command()(detect)
+app.command()(models)
+
+
+def main() -> None:
+    """Entry point of the ``voicecnn`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

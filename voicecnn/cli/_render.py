@@ -1,0 +1,114 @@
+"""All terminal and file output of the CLI: tables, JSON lines, CSV, RTTM, Audacity labels.
+
+The only module that imports rich. Results go to stdout, messages and progress to stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from voicecnn.detect import Detection
+
+out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Format(str, Enum):
+    """Output formats of ``voicecnn detect``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    rttm = "rttm"
+    audacity = "audacity"
+
+
+EXTENSIONS = {
+    Format.table: ".txt",
+    Format.json: ".json",
+    Format.csv: ".csv",
+    Format.rttm: ".rttm",
+    Format.audacity: ".txt",
+}
+
+
+def error(message: str) -> None:
+    """Print a one-line error to stderr."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
+
+
+def info(message: str) -> None:
+    """Print a one-line note to stderr."""
+    err_console.print(escape(message), style="dim")
+
+
+def progress(total: int) -> Progress:
+    """A progress bar on stderr (disabled for a single input)."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=total <= 1,
+    )
+
+
+def _uri(path: str | None) -> str:
+    return Path(path or "audio").stem.replace(" ", "_") or "audio"
+
+
+def render_text(det: Detection, fmt: Format, *, frames: bool = False) -> str:
+    """The result for one input in a machine-readable format, as text ending with a newline."""
+    if fmt is Format.json:
+        return json.dumps(det.to_dict(frames=frames)) + "\n"
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        for s in det.segments:
+            w.writerow([det.path, f"{s.start:.3f}", f"{s.end:.3f}"])
+        return buf.getvalue()
+    if fmt is Format.rttm:
+        uri = _uri(det.path)
+        return "".join(
+            f"SPEAKER {uri} 1 {s.start:.3f} {s.duration:.3f} <NA> <NA> speech <NA> <NA>\n"
+            for s in det.segments
+        )
+    if fmt is Format.audacity:
+        return "".join(f"{s.start:.6f}\t{s.end:.6f}\tspeech\n" for s in det.segments)
+    lines = [f"{'start':>10} {'end':>10} {'duration':>10}"]
+    lines += [f"{s.start:10.3f} {s.end:10.3f} {s.duration:10.3f}" for s in det.segments]
+    return "\n".join(lines) + "\n"
+
+
+CSV_HEADER = "path,start,end\n"
+
+
+def print_table(det: Detection) -> None:
+    """Print a rich table of one input's segments to stdout."""
+    speech = sum(s.duration for s in det.segments)
+    share = speech / det.duration_s if det.duration_s > 0 else 0.0
+    table = Table(
+        title=f"{escape(str(det.path))}",
+        caption=f"{len(det.segments)} segments, {speech:.2f} s of speech in {det.duration_s:.2f} s"
+        f" ({share:.0%})",
+        title_justify="left", caption_justify="left",
+    )
+    for col in ("#", "start (s)", "end (s)", "duration (s)"):
+        table.add_column(col, justify="right")
+    for i, s in enumerate(det.segments, 1):
+        table.add_row(str(i), f"{s.start:.3f}", f"{s.end:.3f}", f"{s.duration:.3f}")
+    out_console.print(table)
+
+
+def write_stdout(text: str) -> None:
+    """Write machine-readable text to stdout unchanged (no markup, no wrapping)."""
+    out_console.file.write(text)
+    out_console.file.flush()

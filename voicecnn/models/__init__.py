@@ -1,0 +1,6 @@
+"""Model architectures, registered by name."""
+
+from voicecnn.models._registry import create_model, is_model, list_models, register_model
+from voicecnn.models.vad import VadCnn, VadCnnCfg
+
+__all__ = ["VadCnn", "VadCnnCfg", "create_model", "is_model", "list_models", "register_model"]
