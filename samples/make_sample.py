@@ -21,13 +21,13 @@ HOP = 160
 
 
 def speech_frames(clean: np.ndarray, floor_db: float = -40.0, fill_s: float = 0.1) -> np.ndarray:
-    """Frames (10 ms) whose energy is within ``floor_db`` of the clip's loudest frame; short gaps filled."""
+    """10 ms frames within ``floor_db`` of the clip's loudest frame; short gaps filled."""
     n = clean.size // HOP
     energy = (clean[: n * HOP].reshape(n, HOP) ** 2).mean(1)
     active = 10 * np.log10(energy + 1e-12) > 10 * np.log10(energy.max() + 1e-12) + floor_db
     idx = np.flatnonzero(active)
     fill = round(fill_s * RATE / HOP)
-    for a, b in zip(idx[:-1], idx[1:]):
+    for a, b in zip(idx[:-1], idx[1:], strict=True):
         if 1 < b - a <= fill:
             active[a:b] = True
     return active
@@ -35,7 +35,8 @@ def speech_frames(clean: np.ndarray, floor_db: float = -40.0, fill_s: float = 0.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).parents[1] / ".." / "shared" / "data")
+    default = Path(__file__).parents[1] / ".." / "shared" / "data"
+    parser.add_argument("--shared", type=Path, default=default)
     args = parser.parse_args()
     root = args.shared
     utts = [
@@ -69,7 +70,9 @@ def main() -> None:
     meta = {
         "audio": "speech_over_noise.flac",
         "duration_s": mix.size / RATE,
-        "sources": [str(p.relative_to(root)) for p in [*utts]] + ["nonspeech/noise/doing_the_dishes.flac"],
+        "sources": [
+            *(str(p.relative_to(root)) for p in utts), "nonspeech/noise/doing_the_dishes.flac"
+        ],
         "licence": "CC BY 4.0 (LibriSpeech; Speech Commands background noise)",
         "snr_db": 10,
         "speech": segs,

@@ -49,9 +49,9 @@ def test_default_model_table_on_the_sample() -> None:
 
 @pytest.mark.parametrize(("fmt", "check"), [
     ("csv", lambda t: list(csv.reader(io.StringIO(t)))[0] == ["path", "start", "end"]),
-    ("rttm", lambda t: all(l.startswith("SPEAKER clip 1 ") and l.split()[7] == "speech"
-                           for l in t.splitlines())),
-    ("audacity", lambda t: all(len(l.split("\t")) == 3 for l in t.splitlines())),
+    ("rttm", lambda t: all(ln.startswith("SPEAKER clip 1 ") and ln.split()[7] == "speech"
+                           for ln in t.splitlines())),
+    ("audacity", lambda t: all(len(ln.split("\t")) == 3 for ln in t.splitlines())),
 ])
 def test_other_formats(fmt: str, check: object, wav_file: Path, tiny_weights: Path) -> None:
     code, out, err = _run("detect", str(wav_file), "-m", str(tiny_weights), "-f", fmt,
@@ -68,9 +68,9 @@ def test_batch_keeps_going_past_bad_files(tmp_path: Path, tiny_weights: Path) ->
     code, out, err = _run("detect", str(tmp_path), str(tmp_path / "missing.wav"),
                           "-m", str(tiny_weights), "-f", "json")
     assert code == 1
-    lines = [json.loads(l) for l in out.strip().splitlines()]
-    assert [Path(l["path"]).name for l in lines] == ["good.wav"]
-    errors = [l for l in err.splitlines() if l.startswith("error:")]
+    lines = [json.loads(ln) for ln in out.strip().splitlines()]
+    assert [Path(ln["path"]).name for ln in lines] == ["good.wav"]
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 4  # bad.wav, empty.flac, missing.wav, summary
     assert "3 of 4 input(s) failed" in errors[-1]
     assert "Traceback" not in err

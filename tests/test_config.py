@@ -61,7 +61,9 @@ def test_validation_errors_in_post_init_become_config_errors() -> None:
 
 
 def test_overrides_and_toml(tmp_path: Path) -> None:
-    data = apply_overrides({"inner": {"rate": 1.0}}, ["inner.rate=3e-1", "sizes=[4, 5]", "flag=true"])
+    data = apply_overrides(
+        {"inner": {"rate": 1.0}}, ["inner.rate=3e-1", "sizes=[4, 5]", "flag=true"]
+    )
     assert data == {"inner": {"rate": 0.3}, "sizes": [4, 5], "flag": True}
     path = tmp_path / "c.toml"
     path.write_text('sizes = [7]\n[inner]\nname = "y"\n')

@@ -44,7 +44,7 @@ def test_any_push_chunking_equals_whole_file(cuts: list[int]) -> None:
     stream = vc.FrameProbStream(model, chunk_s=0.5)
     bounds = np.cumsum([0, *cuts])
     bounds = bounds[bounds < wave.size]
-    parts = [stream.push(wave[a:b]) for a, b in zip(bounds, [*bounds[1:], wave.size])]
+    parts = [stream.push(wave[a:b]) for a, b in zip(bounds, [*bounds[1:], wave.size], strict=True)]
     parts.append(stream.flush())
     np.testing.assert_allclose(np.concatenate(parts), whole, atol=2e-5)
 

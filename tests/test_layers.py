@@ -10,8 +10,12 @@ from voicecnn.layers import ClassifierHead, ConvNormAct, ConvStack, FrameHead, S
 
 @pytest.mark.parametrize("dims", [1, 2])
 @pytest.mark.parametrize(("k", "dilation", "lookahead"), [(3, 1, None), (5, 2, 0), (3, 4, 8)])
-def test_conv_norm_act_keeps_length(dims: int, k: int, dilation: int, lookahead: int | None) -> None:
-    block = ConvNormAct(3, 5, k, dims=dims, dilation=dilation, lookahead=lookahead)  # type: ignore[arg-type]
+def test_conv_norm_act_keeps_length(
+    dims: int, k: int, dilation: int, lookahead: int | None
+) -> None:
+    block = ConvNormAct(
+        3, 5, k, dims=dims, dilation=dilation, lookahead=lookahead  # type: ignore[arg-type]
+    )
     x = torch.randn(2, 3, 20) if dims == 1 else torch.randn(2, 3, 12, 20)
     y = block(x)
     assert y.shape == (2, 5, *x.shape[2:])

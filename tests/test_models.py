@@ -1,4 +1,4 @@
-"""Every registered model: shapes, backward pass, frame hop, receptive field, checkpoint round trip."""
+"""Every registered model: shapes, backward, frame hop, receptive field, checkpoint round trip."""
 
 from __future__ import annotations
 

@@ -136,8 +136,11 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
     )
 
 
-def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -> nn.Module:
+def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Any:
     """Load trained weights, in eval mode.
+
+    Returns the model of the architecture named in the file (a :class:`voicecnn.VadCnn` for
+    detectors), typed ``Any`` because the architecture is only known at run time.
 
     Args:
         name_or_path: A bundled model name (see :func:`bundled_models`), a ``.safetensors``

@@ -87,7 +87,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
                 errors.append(str(e))
         raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
     if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
+        if isinstance(value, typing.cast(type, tp)):
             return value
         return cfg_from_dict(typing.cast(type, tp), value, where=where)
     if origin is tuple:
@@ -98,7 +98,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
         if len(args) != len(value):
             raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        pairs = enumerate(zip(args, value, strict=True))
+        return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in pairs)
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table, got {type(value).__name__}")

@@ -20,7 +20,8 @@ from voicecnn.cli._render import (
 )
 
 AUDIO_EXTENSIONS = frozenset(
-    ".wav .flac .ogg .oga .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64 .sd2 .voc".split()
+    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
+     ".caf", ".w64", ".rf64", ".sd2", ".voc"}
 )
 
 
@@ -61,7 +62,8 @@ def _output_path(out_dir: Path, src: Path, fmt: Format, taken: set[Path]) -> Pat
 
 def detect(
     paths: Annotated[
-        list[str], typer.Argument(help="Audio files, directories or glob patterns.", show_default=False)
+        list[str],
+        typer.Argument(help="Audio files, directories or glob patterns.", show_default=False),
     ],
     model: Annotated[
         str | None,

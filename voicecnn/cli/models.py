@@ -41,7 +41,7 @@ def models(
     for col in ("name", "parameters", "frame hop (s)", "receptive field (s)", "lookahead (s)"):
         t.add_column(col, justify="left" if col == "name" else "right")
     for a in archs:
-        t.add_row(a["name"], f"{a['parameters']:,}", *(str(a.get(k, "-")) for k in
+        t.add_row(str(a["name"]), f"{a['parameters']:,}", *(str(a.get(k, "-")) for k in
                   ("frame_hop_s", "receptive_field_s", "lookahead_s")))
     out_console.print(t)
     b = Table(title="Bundled weights (voicecnn.load_model, --model)", title_justify="left")

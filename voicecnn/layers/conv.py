@@ -1,9 +1,9 @@
-"""One conv -> norm -> activation block for 1-D and 2-D inputs, and stacks of them with max-pooling.
+"""One conv -> norm -> activation block for 1-D and 2-D inputs, and stacks of them with pooling.
 
-Tensors are (B, C, T) for ``dims=1`` and (B, C, H, T) for ``dims=2``; the last axis is time (or image
-width). Along that axis the zero padding of each convolution can be split unevenly: ``lookahead``
-sets how many future steps a layer sees, so a stack can have a long past context and a short future
-one, which is what bounds the latency of a streaming detector.
+Tensors are (B, C, T) for ``dims=1`` and (B, C, H, T) for ``dims=2``; the last axis is time (or
+image width). Along that axis the zero padding of each convolution can be split unevenly:
+``lookahead`` sets how many future steps a layer sees, so a stack can have a long past context and
+a short future one, which is what bounds the latency of a streaming detector.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ __all__ = ["ConvNormAct", "ConvStack", "Dims", "StageCfg"]
 
 Dims = Literal[1, 2]
 _CONV: dict[int, type[nn.Conv1d] | type[nn.Conv2d]] = {1: nn.Conv1d, 2: nn.Conv2d}
-_NORM: dict[int, type[nn.BatchNorm1d] | type[nn.BatchNorm2d]] = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}
+_NORM: dict[int, type[nn.BatchNorm1d] | type[nn.BatchNorm2d]] = {
+    1: nn.BatchNorm1d,
+    2: nn.BatchNorm2d,
+}
 
 
 def _time_padding(kernel: int, dilation: int, lookahead: int | None) -> tuple[int, int]:
@@ -109,7 +112,7 @@ def _max_pool(dims: Dims, kernel: tuple[int, ...], stride: tuple[int, ...]) -> n
     padding = tuple(k // 2 if s == 1 else 0 for k, s in zip(kernel, stride, strict=True))
     if dims == 1:
         return nn.MaxPool1d(kernel[0], stride[0], padding[0])
-    return nn.MaxPool2d(kernel, stride, padding)  # type: ignore[arg-type]
+    return nn.MaxPool2d(kernel, stride, padding)
 
 
 class ConvStack(nn.Module):

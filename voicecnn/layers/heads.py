@@ -32,7 +32,7 @@ class FrameHead(nn.Module):
         """Map features to logits."""
         if x.dim() == 4:
             x = x.flatten(1, 2)
-        out = self.proj(self.drop(x))
+        out: torch.Tensor = self.proj(self.drop(x))
         return out.squeeze(1) if self.num_classes == 1 else out
 
 

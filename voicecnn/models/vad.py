@@ -125,7 +125,7 @@ class VadCnn(nn.Module):
         if self.cfg.dims == 1:
             return self.stack(x)  # type: ignore[no-any-return]
         x = self.stack(x.unsqueeze(1)).flatten(1, 2)
-        return self.temporal(x) if self.temporal is not None else x
+        return self.temporal(x) if self.temporal is not None else x  # type: ignore[no-any-return]
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Features (B, C, T) -> logits (B, T)."""

@@ -1,0 +1,96 @@
+"""Speed and memory of voicecnn on this machine (prints a Markdown table).
+
+Measures, for every bundled model (and optionally every architecture):
+  * offline real-time factor on ONE CPU thread (seconds of compute per second of audio),
+    over a 60 s signal, best of several runs, whole pipeline (frontend + network + sigmoid);
+  * peak resident memory of ``voicecnn detect`` on a generated 1-hour file (a subprocess);
+  * wall time of ``voicecnn detect`` on a 10 s file, start-up included (median of runs).
+
+Usage: python bench/speed.py [--all-archs] [--hour-minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+import voicecnn as vc
+
+
+def rtf_one_thread(model: torch.nn.Module, seconds: float = 60.0, repeats: int = 5) -> float:
+    """Best-of-``repeats`` compute time per second of audio through ``frame_probs``."""
+    torch.set_num_threads(1)
+    wave = np.random.default_rng(0).standard_normal(int(seconds * 16000)).astype(np.float32) * 0.1
+    vc.frame_probs(model, wave[:16000])  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        vc.frame_probs(model, wave)
+        best = min(best, time.perf_counter() - t0)
+    return best / seconds
+
+
+def write_long_file(path: Path, minutes: float) -> None:
+    """A long 16 kHz FLAC of speech-like bursts over noise, written block by block."""
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", 16000, 1, subtype="PCM_16") as f:
+        for _ in range(int(minutes * 6)):  # 10 s blocks
+            t = np.arange(160000) / 16000
+            burst = np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 0.3 * t) > 0)
+            f.write((0.2 * burst + 0.01 * rng.standard_normal(t.size)).astype(np.float32))
+
+
+def peak_rss_mb(args: list[str]) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS in MB of the child)."""
+    t0 = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--all-archs", action="store_true", help="also time untrained archs")
+    parser.add_argument("--hour-minutes", type=float, default=60.0)
+    args = parser.parse_args()
+    cli = [sys.executable, "-m", "voicecnn", "detect"]
+    print(f"machine: {platform.processor() or platform.machine()}, "
+          f"{torch.get_num_threads()} threads available, torch {torch.__version__}, "
+          f"python {platform.python_version()}\n")
+    print("| model | parameters | RTF, 1 thread | x real time |")
+    print("|---|---:|---:|---:|")
+    names = vc.bundled_models()
+    models = {n: vc.load_model(n) for n in names}
+    if args.all_archs:
+        models |= {f"{n} (arch)": vc.create_model(n).eval() for n in vc.list_models("vad")}
+    for name, model in models.items():
+        rtf = rtf_one_thread(model)
+        params = sum(p.numel() for p in model.parameters())
+        print(f"| {name} | {params:,} | {rtf:.5f} | {1 / rtf:,.0f} |")
+    with tempfile.TemporaryDirectory() as tmp:
+        ten = Path(tmp) / "ten.wav"
+        sf.write(ten, np.random.default_rng(1).standard_normal(160000).astype(np.float32) * 0.1,
+                 16000)
+        walls = [peak_rss_mb([*cli, str(ten), "-f", "json"])[0] for _ in range(5)]
+        long = Path(tmp) / "long.flac"
+        write_long_file(long, args.hour_minutes)
+        wall, rss = peak_rss_mb([*cli, str(long), "-f", "json"])
+    print(f"\n`voicecnn detect` on a 10 s file, start-up included: median "
+          f"{statistics.median(walls):.2f} s over 5 runs")
+    print(f"`voicecnn detect` on a {args.hour_minutes:.0f}-minute file: {wall:.1f} s wall, "
+          f"peak RSS {rss:.0f} MB (default threads)")
+
+
+if __name__ == "__main__":
+    main()
