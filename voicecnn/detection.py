@@ -18,7 +18,7 @@ import torch
 
 from voicecnn.audio import iter_audio, prepare_audio
 from voicecnn.errors import ConfigError
-from voicecnn.segments import Segment, segments_from_probs
+from voicecnn.segments import Segment, SegmentRules
 
 __all__ = [
     "DetectCfg",
@@ -81,13 +81,17 @@ class DetectCfg:
         if not self.chunk_s > 0:
             raise ConfigError(f"chunk_s must be positive, got {self.chunk_s}")
 
+    def rules(self, frame_hop_s: float) -> SegmentRules:
+        """These settings in whole frames of ``frame_hop_s`` seconds (validated)."""
+        return SegmentRules.from_seconds(
+            frame_hop_s, onset=self.threshold, offset=self.neg_threshold,
+            min_speech_s=self.min_speech_s, min_silence_s=self.min_silence_s, pad_s=self.pad_s,
+            max_segment_s=self.max_segment_s,
+        )
+
     def segments(self, probs: np.ndarray, frame_hop_s: float, duration_s: float) -> list[Segment]:
         """Apply these rules to frame probabilities."""
-        return segments_from_probs(
-            probs, frame_hop_s, duration_s,
-            onset=self.threshold, offset=self.neg_threshold, min_speech_s=self.min_speech_s,
-            min_silence_s=self.min_silence_s, pad_s=self.pad_s, max_segment_s=self.max_segment_s,
-        )
+        return self.rules(frame_hop_s).apply(probs, duration_s)
 
 
 @dataclass

@@ -30,6 +30,7 @@ __all__ = [
     "mask_to_segments",
     "merge_gaps",
     "pad",
+    "SegmentRules",
     "segments_from_probs",
     "split_long",
     "to_targets",
@@ -461,26 +462,103 @@ def segments_from_probs(
         ConfigError: If a parameter is out of range; the message names it.
         ValueError: If ``probs`` is not 1-D.
     """
-    hop = _check_hop(frame_hop_s)
-    duration_s = _check_duration(duration_s, "duration_s")
-    onset = _check_threshold(onset, "onset")
-    if offset is None:
-        offset = min(max(onset - _OFFSET_BELOW_ONSET, _MIN_DEFAULT_OFFSET), onset)
-    min_speech = _min_frames(_check_duration(min_speech_s, "min_speech_s"), hop)
-    min_silence = _min_frames(_check_duration(min_silence_s, "min_silence_s"), hop)
-    pad_s = _check_duration(pad_s, "pad_s")
-    max_len = _max_frames(max_segment_s, hop, "max_segment_s")
-    p = _as_probs(probs)
-    mask = hysteresis(p, onset, offset)
-    if p.size == 0:
-        return []
-    starts, ends = _mask_runs(mask)
-    starts, ends = _merge_gap_frames(starts, ends, min_silence)
-    starts, ends = _drop_short_frames(starts, ends, min_speech)
-    starts, ends = _split_long_frames(starts, ends, max_len, p)
-    return _pad_seconds(
-        starts.astype(np.float64) * hop, ends.astype(np.float64) * hop, pad_s, duration_s
+    rules = SegmentRules.from_seconds(
+        frame_hop_s, onset=onset, offset=offset, min_speech_s=min_speech_s,
+        min_silence_s=min_silence_s, pad_s=pad_s, max_segment_s=max_segment_s,
     )
+    return rules.apply(probs, duration_s)
+
+
+@dataclass(frozen=True)
+class SegmentRules:
+    """The post-processing rules in whole frames: one object shared by files and streams.
+
+    Build it with :meth:`from_seconds`; :meth:`apply` is :func:`segments_from_probs`. The steps
+    (:meth:`runs`, :meth:`split`, :meth:`to_segments`) are exposed for the streaming detector,
+    which applies them to a sliding window of frames.
+
+    Attributes:
+        frame_hop_s: Seconds per frame.
+        onset: Hysteresis onset probability.
+        offset: Hysteresis offset probability.
+        min_speech: Shortest kept segment, frames.
+        min_silence: Shortest kept pause, frames.
+        pad_s: Padding in seconds.
+        max_len: Longest segment in frames, or None.
+    """
+
+    frame_hop_s: float
+    onset: float
+    offset: float
+    min_speech: int
+    min_silence: int
+    pad_s: float
+    max_len: int | None
+
+    @classmethod
+    def from_seconds(
+        cls,
+        frame_hop_s: float,
+        *,
+        onset: float = 0.5,
+        offset: float | None = None,
+        min_speech_s: float = 0.25,
+        min_silence_s: float = 0.1,
+        pad_s: float = 0.03,
+        max_segment_s: float | None = None,
+    ) -> SegmentRules:
+        """Validate settings in seconds and convert them to frames (see segments_from_probs)."""
+        hop = _check_hop(frame_hop_s)
+        onset = _check_threshold(onset, "onset")
+        if offset is None:
+            offset = min(max(onset - _OFFSET_BELOW_ONSET, _MIN_DEFAULT_OFFSET), onset)
+        offset = _check_threshold(offset, "offset")
+        if offset > onset:
+            raise ConfigError(f"offset must not exceed onset, got onset={onset}, offset={offset}")
+        return cls(
+            frame_hop_s=hop,
+            onset=onset,
+            offset=offset,
+            min_speech=_min_frames(_check_duration(min_speech_s, "min_speech_s"), hop),
+            min_silence=_min_frames(_check_duration(min_silence_s, "min_silence_s"), hop),
+            pad_s=_check_duration(pad_s, "pad_s"),
+            max_len=_max_frames(max_segment_s, hop, "max_segment_s"),
+        )
+
+    @property
+    def pad_frames(self) -> int:
+        """``pad_s`` rounded up to whole frames."""
+        return math.ceil(self.pad_s / self.frame_hop_s - _FRAME_TOLERANCE)
+
+    def groups(self, probs: npt.NDArray[np.float64]) -> tuple[_IntArray, _IntArray]:
+        """Hysteresis then gap filling: speech groups ``[starts, ends)`` in frames, before the
+        ``min_speech`` filter (groups shorter than ``min_speech`` frames are not segments)."""
+        starts, ends = _mask_runs(hysteresis(probs, self.onset, self.offset))
+        return _merge_gap_frames(starts, ends, self.min_silence)
+
+    def split(
+        self, starts: _IntArray, ends: _IntArray, probs: npt.NDArray[np.float64]
+    ) -> tuple[_IntArray, _IntArray]:
+        """Cut segments longer than ``max_len`` frames (see :func:`split_long`)."""
+        return _split_long_frames(starts, ends, self.max_len, probs)
+
+    def to_segments(self, starts: _IntArray, ends: _IntArray, duration_s: float) -> list[Segment]:
+        """Frames -> padded segments in seconds, clipped to ``duration_s``."""
+        hop = self.frame_hop_s
+        return _pad_seconds(
+            starts.astype(np.float64) * hop, ends.astype(np.float64) * hop, self.pad_s,
+            _check_duration(duration_s, "duration_s"),
+        )
+
+    def apply(self, probs: npt.ArrayLike, duration_s: float) -> list[Segment]:
+        """Frame probabilities -> speech segments (all steps)."""
+        duration_s = _check_duration(duration_s, "duration_s")
+        p = _as_probs(probs)
+        if p.size == 0:
+            return []
+        starts, ends = _drop_short_frames(*self.groups(p), self.min_speech)
+        starts, ends = self.split(starts, ends, p)
+        return self.to_segments(starts, ends, duration_s)
 
 
 def to_targets(

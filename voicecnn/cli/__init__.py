@@ -8,7 +8,9 @@ from __future__ import annotations
 import typer
 
 from voicecnn.cli.detect import detect
+from voicecnn.cli.listen import listen
 from voicecnn.cli.models import models
+from voicecnn.cli.stream import stream
 
 app = typer.Typer(
     name="voicecnn",
@@ -20,6 +22,8 @@ app = typer.Typer(
 )
 app.command()(detect)
 app.command()(models)
+app.command()(stream)
+app.command()(listen)
 
 
 def main() -> None:

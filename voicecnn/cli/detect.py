@@ -8,6 +8,16 @@ from typing import Annotated
 
 import typer
 
+from voicecnn.cli._options import (
+    MaxSegmentOpt,
+    MinSilenceOpt,
+    MinSpeechOpt,
+    ModelOpt,
+    NegThresholdOpt,
+    PadOpt,
+    ThresholdOpt,
+    detect_cfg,
+)
 from voicecnn.cli._render import (
     CSV_HEADER,
     EXTENSIONS,
@@ -65,31 +75,13 @@ def detect(
         list[str],
         typer.Argument(help="Audio files, directories or glob patterns.", show_default=False),
     ],
-    model: Annotated[
-        str | None,
-        typer.Option("--model", "-m", help="Bundled model name or .safetensors path.",
-                     show_default="bundled default"),
-    ] = None,
-    threshold: Annotated[
-        float, typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Speech onset probability.")
-    ] = 0.5,
-    neg_threshold: Annotated[
-        float | None,
-        typer.Option(min=0.0, max=1.0, help="Speech offset probability.",
-                     show_default="threshold - 0.15"),
-    ] = None,
-    min_speech: Annotated[
-        float, typer.Option(min=0.0, help="Drop speech shorter than this (s).")
-    ] = 0.25,
-    min_silence: Annotated[
-        float, typer.Option(min=0.0, help="Fill pauses shorter than this (s).")
-    ] = 0.1,
-    pad: Annotated[float, typer.Option(min=0.0, help="Pad each segment by this (s).")] = 0.03,
-    max_segment: Annotated[
-        float | None,
-        typer.Option(min=0.01, help="Split segments longer than this (s) at their quietest frame.",
-                     show_default="no limit"),
-    ] = None,
+    model: ModelOpt = None,
+    threshold: ThresholdOpt = 0.5,
+    neg_threshold: NegThresholdOpt = None,
+    min_speech: MinSpeechOpt = 0.25,
+    min_silence: MinSilenceOpt = 0.1,
+    pad: PadOpt = 0.03,
+    max_segment: MaxSegmentOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     frames: Annotated[
         bool, typer.Option("--frames", help="Include per-frame probabilities (json).")
@@ -107,10 +99,7 @@ def detect(
     for msg in problems:
         error(msg)
     try:
-        cfg = vc.DetectCfg(
-            threshold=threshold, neg_threshold=neg_threshold, min_speech_s=min_speech,
-            min_silence_s=min_silence, pad_s=pad, max_segment_s=max_segment,
-        )
+        cfg = detect_cfg(threshold, neg_threshold, min_speech, min_silence, pad, max_segment)
         net = vc.load_model(model)
     except vc.VoiceCNNError as e:
         error(str(e))

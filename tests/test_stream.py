@@ -1,0 +1,142 @@
+"""Streaming: any chunking gives the offline probabilities and segments; reset semantics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import voicecnn as vc
+from voicecnn.errors import VoiceCNNError
+from voicecnn.segments import SegmentRules
+from voicecnn.stream import SegmentTracker, StreamingDetector, events_to_segments
+
+from .conftest import speechlike
+
+HOP = 0.01
+
+
+@st.composite
+def run_probs(draw: st.DrawFn) -> np.ndarray:
+    """Probabilities made of runs of levels around both thresholds, like a model's output."""
+    n_runs = draw(st.integers(0, 25))
+    levels = st.sampled_from([0.02, 0.3, 0.45, 0.55, 0.97])
+    parts = [np.full(draw(st.integers(1, 40)), draw(levels)) for _ in range(n_runs)]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+@st.composite
+def rules(draw: st.DrawFn) -> SegmentRules:
+    return SegmentRules.from_seconds(
+        HOP,
+        onset=0.5,
+        min_speech_s=draw(st.sampled_from([0.0, 0.03, 0.1, 0.25])),
+        min_silence_s=draw(st.sampled_from([0.0, 0.02, 0.1, 0.3])),
+        pad_s=draw(st.sampled_from([0.0, 0.03, 0.2])),
+        max_segment_s=draw(st.sampled_from([None, 0.05, 0.17, 0.5])),
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(probs=run_probs(), rules=rules(), cuts=st.lists(st.integers(0, 60), max_size=30),
+       tail_s=st.sampled_from([0.0, 0.004]), frame_by_frame=st.booleans())
+def test_tracker_events_equal_offline_segments(
+    probs: np.ndarray, rules: SegmentRules, cuts: list[int], tail_s: float, frame_by_frame: bool
+) -> None:
+    duration_s = probs.size * HOP + tail_s
+    tracker = SegmentTracker(rules)
+    if frame_by_frame:  # every frame boundary is a chunk boundary
+        cuts = [1] * probs.size
+    bounds = np.minimum(np.cumsum([0, *cuts]), probs.size)
+    events = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        events += tracker.push(probs[a:b])
+    events += tracker.push(probs[bounds[-1]:], final=True, duration_s=duration_s)
+    assert events_to_segments(events) == rules.apply(probs, duration_s)
+    kinds = [e.kind for e in events]
+    assert kinds == ["start", "end"] * (len(kinds) // 2)  # alternate, nothing left open
+    times = [e.time_s for e in events]
+    assert times == sorted(times)
+
+
+def test_tracker_memory_stays_bounded_in_silence_and_short_segments() -> None:
+    tracker = SegmentTracker(SegmentRules.from_seconds(HOP))
+    pattern = np.r_[np.full(50, 0.9), np.full(100, 0.05)]  # 0.5 s speech, 1 s silence
+    for _ in range(200):
+        tracker.push(pattern)
+    assert tracker.buffered_frames < pattern.size
+
+
+def test_end_is_decided_after_min_silence() -> None:
+    """Latency by definition: an end is sent once min_silence has passed, not later."""
+    rules = SegmentRules.from_seconds(HOP, min_speech_s=0.1, min_silence_s=0.2, pad_s=0.0)
+    tracker = SegmentTracker(rules)
+    assert [e.kind for e in tracker.push(np.full(30, 0.9))] == ["start"]
+    assert tracker.push(np.full(19, 0.0)) == []
+    (end,) = tracker.push(np.full(1, 0.0))
+    assert end.kind == "end" and end.time_s == pytest.approx(0.30)
+
+
+@pytest.fixture(scope="module")
+def model() -> vc.VadCnn:
+    return vc.load_model()
+
+
+@settings(max_examples=12, deadline=None)
+@given(sizes=st.lists(st.integers(1, 7000), min_size=1, max_size=8))
+def test_detector_equals_offline_for_any_chunking(model: vc.VadCnn, sizes: list[int]) -> None:
+    wave = speechlike(3.3, seed=5)
+    cfg = vc.DetectCfg(max_segment_s=0.7)
+    offline = vc.detect_wave(model, wave, cfg)
+    det = StreamingDetector(model, cfg)
+    probs, events, pos, i = [], [], 0, 0
+    while pos < wave.size:
+        step = sizes[i % len(sizes)]
+        update = det.feed(wave[pos : pos + step])
+        assert update.first_frame == sum(p.size for p in probs)
+        probs.append(update.probs)
+        events += update.events
+        pos, i = pos + step, i + 1
+    last = det.flush()
+    probs.append(last.probs)
+    events += last.events
+    np.testing.assert_allclose(np.concatenate(probs), offline.probs, atol=2e-5)
+    assert events_to_segments(events) == offline.segments
+
+
+def test_single_samples_and_int16_stereo_chunks(model: vc.VadCnn) -> None:
+    wave = speechlike(1.2, seed=6)
+    stereo = (np.stack([wave, wave], 1) * 32767).astype(np.int16)
+    det = StreamingDetector(model)
+    out = [det.feed(stereo[i : i + 1]).probs for i in range(1600)]
+    out += [det.feed(stereo[1600:]).probs, det.flush().probs]
+    ref = vc.frame_probs(model, stereo.astype(np.float32).mean(1) / 32768)
+    np.testing.assert_allclose(np.concatenate(out), ref, atol=1e-4)
+
+
+def test_other_rate_matches_detect_file(model: vc.VadCnn, tmp_path: Path) -> None:
+    wave = speechlike(2.5, 48000, seed=7)
+    path = tmp_path / "x.wav"
+    sf.write(path, wave, 48000, subtype="FLOAT")
+    offline = vc.detect_file(model, path)
+    det = StreamingDetector(model, sample_rate=48000)
+    probs = [det.feed(wave[i : i + 4410]).probs for i in range(0, wave.size, 4410)]
+    probs.append(det.flush().probs)
+    np.testing.assert_allclose(np.concatenate(probs), offline.probs, atol=1e-4)
+
+
+def test_flush_then_reset(model: vc.VadCnn) -> None:
+    wave = speechlike(2.0, seed=8)
+    det = StreamingDetector(model)
+    first = det.feed(wave).events + det.flush().events
+    with pytest.raises(VoiceCNNError, match="reset"):
+        det.feed(wave)
+    assert det.flush().events == []  # a second flush is harmless
+    det.reset()
+    second = det.feed(wave).events + det.flush().events
+    assert first == second
+    assert det.feed(np.zeros(0, np.float32)).events == []

@@ -1,0 +1,46 @@
+"""Options shared by the commands that detect speech (detect, stream, listen)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Bundled model name or .safetensors path.",
+                 show_default="bundled default"),
+]
+ThresholdOpt = Annotated[
+    float, typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Speech onset probability.")
+]
+NegThresholdOpt = Annotated[
+    float | None,
+    typer.Option(min=0.0, max=1.0, help="Speech offset probability.",
+                 show_default="threshold - 0.15"),
+]
+MinSpeechOpt = Annotated[float, typer.Option(min=0.0, help="Drop speech shorter than this (s).")]
+MinSilenceOpt = Annotated[float, typer.Option(min=0.0, help="Fill pauses shorter than this (s).")]
+PadOpt = Annotated[float, typer.Option(min=0.0, help="Pad each segment by this (s).")]
+MaxSegmentOpt = Annotated[
+    float | None,
+    typer.Option(min=0.01, help="Split segments longer than this (s) at their quietest frame.",
+                 show_default="no limit"),
+]
+
+
+def detect_cfg(
+    threshold: float,
+    neg_threshold: float | None,
+    min_speech: float,
+    min_silence: float,
+    pad: float,
+    max_segment: float | None,
+) -> Any:
+    """Build a ``DetectCfg`` from the shared options (imported lazily)."""
+    from voicecnn.detection import DetectCfg
+
+    return DetectCfg(
+        threshold=threshold, neg_threshold=neg_threshold, min_speech_s=min_speech,
+        min_silence_s=min_silence, pad_s=pad, max_segment_s=max_segment,
+    )

@@ -1,0 +1,290 @@
+"""Streaming detection: audio in chunks of any size, speech start/end events out.
+
+:class:`StreamingDetector` = :class:`~voicecnn.detection.FrameProbStream` (probabilities equal to
+a whole-file pass) + the same :class:`~voicecnn.segments.SegmentRules` as offline detection,
+applied to a sliding window of frames. An event is emitted as soon as no later audio can change
+it, so the events of a stream pair up into exactly the segments that :func:`voicecnn.detect`
+returns for the same audio, for every way of cutting it into chunks.
+
+When is a boundary decided?
+
+* a start: when its segment reaches ``min_speech_s`` (shorter ones are dropped), plus the model's
+  lookahead;
+* an end: after ``max(min_silence_s, 2 * pad_s)`` of silence (a shorter pause could still be
+  bridged), plus the lookahead;
+* a ``max_segment_s`` cut: when the segment has run ``2 * max_segment_s`` past the previous cut,
+  or when it ends (the last cut of a segment balances the last two pieces).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import soxr
+
+from voicecnn.audio import prepare_audio
+from voicecnn.detection import DetectCfg, FrameModel, FrameProbStream
+from voicecnn.errors import VoiceCNNError
+from voicecnn.segments import Segment, SegmentRules
+
+__all__ = [
+    "SegmentTracker",
+    "SpeechEvent",
+    "StreamUpdate",
+    "StreamingDetector",
+    "events_to_segments",
+]
+
+
+@dataclass(frozen=True)
+class SpeechEvent:
+    """Speech starts or ends at ``time_s`` seconds from the start of the stream."""
+
+    kind: Literal["start", "end"]
+    time_s: float
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"event": self.kind, "time_s": round(self.time_s, 3)}
+
+
+@dataclass
+class StreamUpdate:
+    """What one ``feed`` or ``flush`` decided.
+
+    Attributes:
+        events: Speech starts and ends, in time order.
+        probs: Speech probabilities of the newly decided frames.
+        first_frame: Index of ``probs[0]`` in the stream (frame t covers
+            ``[t * frame_hop_s, (t + 1) * frame_hop_s)``).
+    """
+
+    events: list[SpeechEvent] = field(default_factory=list)
+    probs: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
+    first_frame: int = 0
+
+
+def events_to_segments(events: list[SpeechEvent]) -> list[Segment]:
+    """Pair start/end events into segments (an unmatched start is left out)."""
+    segs, start = [], None
+    for ev in events:
+        if ev.kind == "start":
+            start = ev.time_s
+        elif start is not None:
+            segs.append(Segment(start, ev.time_s))
+            start = None
+    return segs
+
+
+class SegmentTracker:
+    """The offline post-processing rules, applied incrementally to frame probabilities.
+
+    ``push`` probabilities as they are decided; the start/end events returned pair up into
+    exactly ``rules.apply(all_probs, duration_s)``, however the probabilities are split.
+    Memory holds only the frames of the segment in progress.
+
+    Args:
+        rules: The post-processing rules (see :meth:`voicecnn.DetectCfg.rules`).
+    """
+
+    def __init__(self, rules: SegmentRules) -> None:
+        self.rules = rules
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream at frame 0."""
+        self._probs = np.zeros(0, np.float64)  # probabilities from frame self._anchor on
+        self._anchor = 0  # a silent, settled frame: nothing before it changes what follows
+        self._start_sent = -1  # start frame of the last group whose start event was sent
+        self._end_sent = -1  # end frame of the last group whose end event was sent
+        self._cuts_sent = 0  # max_segment cuts sent for the group whose start was sent last
+        self._final = False
+
+    @property
+    def buffered_frames(self) -> int:
+        """Frames held because what they decide is not known yet."""
+        return self._probs.size
+
+    def push(
+        self, probs: npt.ArrayLike, *, final: bool = False, duration_s: float | None = None
+    ) -> list[SpeechEvent]:
+        """Add the next frame probabilities; return the events they decide.
+
+        Args:
+            probs: Probabilities of the frames that follow those pushed before.
+            final: The stream ends after these frames: close everything.
+            duration_s: With ``final``, the stream's duration (segments are clipped to it);
+                default: the frames' total span.
+        """
+        if self._final:
+            raise VoiceCNNError("the stream was flushed; call reset() to start a new one")
+        self._probs = np.concatenate([self._probs, np.asarray(probs, np.float64).reshape(-1)])
+        self._final = final
+        if final and duration_s is None:
+            duration_s = (self._anchor + self._probs.size) * self.rules.frame_hop_s
+        return self._decide(final=final, duration_s=duration_s or 0.0)
+
+    def _decide(self, *, final: bool, duration_s: float) -> list[SpeechEvent]:
+        """Send the boundaries no later audio can change, then drop settled frames.
+
+        Works on groups (speech runs with short pauses filled), relative to ``self._anchor``:
+        a group is *decided* once it cannot grow (a later group exists, or ``min_silence`` of
+        quiet follows it); a kept group's end is *final* once it is decided and the start of the
+        next kept segment, which its padding may meet, is known or cannot come within 2 pads.
+        """
+        rules, p, n, a = self.rules, self._probs, self._probs.size, self._anchor
+        gs, ge = rules.groups(p)
+        n_groups = gs.size
+        decided = np.ones(n_groups, dtype=bool)
+        if n_groups and not final:
+            decided[-1] = ge[-1] < n and n - ge[-1] >= rules.min_silence
+        kept = ge - gs >= rules.min_speech
+        events: list[SpeechEvent] = []
+        if kept.any():
+            ks, ke = gs[kept], ge[kept]
+            piece_s, piece_e = rules.split(ks, ke, p)
+            if not final:  # not clipped at the moving end: only final boundaries are used
+                duration_s = (a + n) * rules.frame_hop_s + rules.pad_s + 1.0
+            padded = rules.to_segments(piece_s + a, piece_e + a, duration_s)
+            owner = np.searchsorted(ks, piece_s, side="right") - 1
+            for i, k in enumerate(np.flatnonzero(kept).tolist()):
+                start, end = a + int(gs[k]), a + int(ge[k])
+                idx = np.flatnonzero(owner == i)
+                if start > self._start_sent:
+                    events.append(SpeechEvent("start", padded[idx[0]].start))
+                    self._start_sent, self._cuts_sent = start, 0
+                if end <= self._end_sent:
+                    continue
+                # Every cut but a group's last is final; the last one waits for the group's end.
+                n_final = idx.size - 1 if decided[k] else max(idx.size - 2, 0)
+                for j in idx[1 + self._cuts_sent : 1 + n_final].tolist():
+                    events += [SpeechEvent("end", padded[j - 1].end),
+                               SpeechEvent("start", padded[j].start)]
+                self._cuts_sent = max(self._cuts_sent, n_final)
+                if decided[k] and (final or self._next_known(k, kept, decided, gs, ge, n)):
+                    events.append(SpeechEvent("end", padded[idx[-1]].end))
+                    self._end_sent = end
+        self._drop_settled(gs, ge, kept, decided, n, final=final)
+        return events
+
+    def _next_known(
+        self,
+        k: int,
+        kept: npt.NDArray[np.bool_],
+        decided: npt.NDArray[np.bool_],
+        gs: npt.NDArray[np.int64],
+        ge: npt.NDArray[np.int64],
+        n: int,
+    ) -> bool:
+        """Whether the padding of group ``k``'s end can no longer meet a later segment."""
+        if kept[k + 1 :].any():
+            return True
+        reach = int(ge[k]) + 2 * self.rules.pad_frames
+        near = (gs[k + 1 :] < reach) & ~decided[k + 1 :]
+        return n >= reach and not near.any()
+
+    def _drop_settled(
+        self,
+        gs: npt.NDArray[np.int64],
+        ge: npt.NDArray[np.int64],
+        kept: npt.NDArray[np.bool_],
+        decided: npt.NDArray[np.bool_],
+        n: int,
+        *,
+        final: bool,
+    ) -> None:
+        """Move the anchor past groups that are done; the anchor frame is always silent."""
+        settled = n
+        for k in range(gs.size):
+            done = decided[k] and (not kept[k] or self._anchor + int(ge[k]) <= self._end_sent)
+            if not done:
+                settled = int(ge[k - 1]) if k else 0
+                break
+        if final:
+            settled = n
+        if settled:
+            self._anchor += settled
+            self._probs = self._probs[settled:]
+
+
+class StreamingDetector:
+    """Detect speech in a stream, chunk by chunk.
+
+    Args:
+        model: A frame model in eval mode (e.g. :func:`voicecnn.load_model`).
+        cfg: Post-processing settings, as for offline detection.
+        sample_rate: Rate of the audio that will be fed; resampled to the model's rate in-stream.
+
+    Example::
+
+        det = StreamingDetector(model, sample_rate=48000)
+        for chunk in chunks:                 # any sizes, (S,) or (S, C), int or float
+            for event in det.feed(chunk).events:
+                print(event.kind, event.time_s)
+        det.flush()                          # end of stream: remaining events
+        det.reset()                          # ready for a new stream
+    """
+
+    def __init__(
+        self, model: FrameModel, cfg: DetectCfg = DetectCfg(), *, sample_rate: int | None = None
+    ) -> None:
+        self.model = model
+        self.cfg = cfg
+        self.sample_rate = model.sample_rate if sample_rate is None else int(sample_rate)
+        if self.sample_rate <= 0:
+            raise VoiceCNNError(f"sample_rate must be positive, got {sample_rate}")
+        self._frames = FrameProbStream(model, chunk_s=cfg.chunk_s)
+        self._tracker = SegmentTracker(cfg.rules(model.frame_hop_s))
+        self.reset()
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds of audio fed since the last reset (at the model's rate)."""
+        return self._frames.n_samples / self.model.sample_rate
+
+    @property
+    def lookahead_s(self) -> float:
+        """Audio after a frame that is needed before its probability is known (in seconds)."""
+        return self._frames.future * self.model.frame_hop_s
+
+    def reset(self) -> None:
+        """Forget the stream: the next ``feed`` starts a new one at time 0."""
+        self._frames.reset()
+        self._resampler: Any = None
+        if self.sample_rate != self.model.sample_rate:
+            self._resampler = soxr.ResampleStream(
+                self.sample_rate, self.model.sample_rate, 1, dtype="float32", quality="HQ"
+            )
+        self._tracker.reset()
+        self._flushed = False
+
+    def feed(self, chunk: npt.ArrayLike) -> StreamUpdate:
+        """Add audio (any length; (S,) or (S, C); float, or int scaled to [-1, 1))."""
+        if self._flushed:
+            raise VoiceCNNError("the stream was flushed; call reset() to start a new one")
+        x = np.asarray(chunk)
+        if x.size == 0:
+            return StreamUpdate(first_frame=self._frames.next_frame)
+        mono = prepare_audio(x, self.sample_rate, target_rate=self.sample_rate)
+        if self._resampler is not None:
+            mono = self._resampler.resample_chunk(mono, last=False)
+        first = self._frames.next_frame
+        probs = self._frames.push(mono)
+        return StreamUpdate(self._tracker.push(probs), probs, first)
+
+    def flush(self) -> StreamUpdate:
+        """End of stream: decide the remaining frames and close an open segment."""
+        if self._flushed:
+            return StreamUpdate(first_frame=self._frames.next_frame)
+        tail = np.zeros(0, np.float32)
+        if self._resampler is not None:
+            tail = self._resampler.resample_chunk(tail, last=True)
+        first = self._frames.next_frame
+        probs = np.concatenate([self._frames.push(tail), self._frames.flush()])
+        self._flushed = True
+        events = self._tracker.push(probs, final=True, duration_s=self.duration_s)
+        return StreamUpdate(events, probs, first)
+
