@@ -140,3 +140,36 @@ def test_flush_then_reset(model: vc.VadCnn) -> None:
     second = det.feed(wave).events + det.flush().events
     assert first == second
     assert det.feed(np.zeros(0, np.float32)).events == []
+
+
+@pytest.mark.parametrize("name", vc.list_models("vad"))
+def test_incremental_engine_equals_torch_for_every_arch(name: str) -> None:
+    from voicecnn.incremental import IncrementalVad
+
+    model = vc.create_model(name).eval()
+    wave = speechlike(2.2, seed=21)
+    ref = vc.frame_probs(model, wave)
+    rng = np.random.default_rng(3)
+    for sizes in ([1] * 300 + [wave.size], rng.integers(1, 4000, 40).tolist()):
+        inc = IncrementalVad(model)
+        out, pos = [], 0
+        for n in sizes:
+            out.append(inc.push(wave[pos : pos + n]))
+            pos += n
+            if pos >= wave.size:
+                break
+        out.append(inc.flush())
+        np.testing.assert_allclose(np.concatenate(out), ref, atol=1e-5)
+        assert inc.n_samples == wave.size and inc.next_frame == ref.size
+
+
+def test_torch_engine_also_streams(model: vc.VadCnn) -> None:
+    wave = speechlike(2.0, seed=22)
+    results = []
+    for engine in ("incremental", "torch"):
+        det = StreamingDetector(model, engine=engine)  # type: ignore[arg-type]
+        parts = [det.feed(wave[i : i + 333]) for i in range(0, wave.size, 333)] + [det.flush()]
+        results.append((np.concatenate([u.probs for u in parts]),
+                        [e for u in parts for e in u.events]))
+    np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-5)
+    assert results[0][1] == results[1][1]

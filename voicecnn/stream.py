@@ -28,6 +28,8 @@ import soxr
 from voicecnn.audio import prepare_audio
 from voicecnn.detection import DetectCfg, FrameModel, FrameProbStream
 from voicecnn.errors import VoiceCNNError
+from voicecnn.incremental import IncrementalVad
+from voicecnn.models.vad import VadCnn
 from voicecnn.segments import Segment, SegmentRules
 
 __all__ = [
@@ -217,6 +219,9 @@ class StreamingDetector:
         model: A frame model in eval mode (e.g. :func:`voicecnn.load_model`).
         cfg: Post-processing settings, as for offline detection.
         sample_rate: Rate of the audio that will be fed; resampled to the model's rate in-stream.
+        engine: ``"incremental"`` computes each frame once (:class:`IncrementalVad`, for
+            :class:`VadCnn` models); ``"torch"`` re-runs the torch model over each chunk with
+            its context (:class:`FrameProbStream`, any frame model). Both equal offline output.
 
     Example::
 
@@ -229,14 +234,23 @@ class StreamingDetector:
     """
 
     def __init__(
-        self, model: FrameModel, cfg: DetectCfg = DetectCfg(), *, sample_rate: int | None = None
+        self,
+        model: FrameModel,
+        cfg: DetectCfg = DetectCfg(),
+        *,
+        sample_rate: int | None = None,
+        engine: Literal["incremental", "torch"] = "incremental",
     ) -> None:
         self.model = model
         self.cfg = cfg
         self.sample_rate = model.sample_rate if sample_rate is None else int(sample_rate)
         if self.sample_rate <= 0:
             raise VoiceCNNError(f"sample_rate must be positive, got {sample_rate}")
-        self._frames = FrameProbStream(model, chunk_s=cfg.chunk_s)
+        self._frames: FrameProbStream | IncrementalVad
+        if isinstance(model, VadCnn) and engine == "incremental":
+            self._frames = IncrementalVad(model)
+        else:
+            self._frames = FrameProbStream(model, chunk_s=cfg.chunk_s)
         self._tracker = SegmentTracker(cfg.rules(model.frame_hop_s))
         self.reset()
 
@@ -248,7 +262,7 @@ class StreamingDetector:
     @property
     def lookahead_s(self) -> float:
         """Audio after a frame that is needed before its probability is known (in seconds)."""
-        return self._frames.future * self.model.frame_hop_s
+        return self.model.context_frames[1] * self.model.frame_hop_s
 
     def reset(self) -> None:
         """Forget the stream: the next ``feed`` starts a new one at time 0."""
