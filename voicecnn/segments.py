@@ -530,10 +530,21 @@ class SegmentRules:
         """``pad_s`` rounded up to whole frames."""
         return math.ceil(self.pad_s / self.frame_hop_s - _FRAME_TOLERANCE)
 
-    def groups(self, probs: npt.NDArray[np.float64]) -> tuple[_IntArray, _IntArray]:
-        """Hysteresis then gap filling: speech groups ``[starts, ends)`` in frames, before the
-        ``min_speech`` filter (groups shorter than ``min_speech`` frames are not segments)."""
-        starts, ends = _mask_runs(hysteresis(probs, self.onset, self.offset))
+    def runs(
+        self, probs: npt.NDArray[np.float64], *, start_on: bool = False
+    ) -> tuple[_IntArray, _IntArray]:
+        """Raw speech runs ``[starts, ends)`` after hysteresis, in frames.
+
+        Args:
+            probs: Frame probabilities.
+            start_on: The hysteresis state before ``probs[0]`` (to continue a stream).
+        """
+        mask = hysteresis(np.concatenate([[1.0 if start_on else 0.0], probs]), self.onset,
+                          self.offset)[1:]
+        return _mask_runs(mask)
+
+    def merge(self, starts: _IntArray, ends: _IntArray) -> tuple[_IntArray, _IntArray]:
+        """Fill pauses shorter than ``min_silence`` frames: runs -> groups."""
         return _merge_gap_frames(starts, ends, self.min_silence)
 
     def split(
@@ -556,7 +567,7 @@ class SegmentRules:
         p = _as_probs(probs)
         if p.size == 0:
             return []
-        starts, ends = _drop_short_frames(*self.groups(p), self.min_speech)
+        starts, ends = _drop_short_frames(*self.merge(*self.runs(p)), self.min_speech)
         starts, ends = self.split(starts, ends, p)
         return self.to_segments(starts, ends, duration_s)
 

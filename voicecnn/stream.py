@@ -100,6 +100,9 @@ class SegmentTracker:
         """Start a new stream at frame 0."""
         self._probs = np.zeros(0, np.float64)  # probabilities from frame self._anchor on
         self._anchor = 0  # a silent, settled frame: nothing before it changes what follows
+        self._run_starts = np.zeros(0, np.int64)  # raw speech runs after the anchor (absolute)
+        self._run_ends = np.zeros(0, np.int64)
+        self._on = False  # hysteresis state after the last frame
         self._start_sent = -1  # start frame of the last group whose start event was sent
         self._end_sent = -1  # end frame of the last group whose end event was sent
         self._cuts_sent = 0  # max_segment cuts sent for the group whose start was sent last
@@ -123,11 +126,26 @@ class SegmentTracker:
         """
         if self._final:
             raise VoiceCNNError("the stream was flushed; call reset() to start a new one")
-        self._probs = np.concatenate([self._probs, np.asarray(probs, np.float64).reshape(-1)])
+        new = np.asarray(probs, np.float64).reshape(-1)
+        self._add_runs(new)
+        self._probs = np.concatenate([self._probs, new])
         self._final = final
         if final and duration_s is None:
             duration_s = (self._anchor + self._probs.size) * self.rules.frame_hop_s
         return self._decide(final=final, duration_s=duration_s or 0.0)
+
+    def _add_runs(self, new: npt.NDArray[np.float64]) -> None:
+        """Continue the hysteresis over ``new`` frames and record their speech runs."""
+        offset = self._anchor + self._probs.size  # absolute index of new[0]
+        starts, ends = self.rules.runs(new, start_on=self._on)
+        starts, ends = starts + offset, ends + offset
+        if self._on and starts.size and starts[0] == offset:  # the open run goes on
+            self._run_ends[-1] = ends[0]
+            starts, ends = starts[1:], ends[1:]
+        self._run_starts = np.concatenate([self._run_starts, starts])
+        self._run_ends = np.concatenate([self._run_ends, ends])
+        total = offset + new.size
+        self._on = bool(self._run_ends.size) and int(self._run_ends[-1]) == total
 
     def _decide(self, *, final: bool, duration_s: float) -> list[SpeechEvent]:
         """Send the boundaries no later audio can change, then drop settled frames.
@@ -138,7 +156,11 @@ class SegmentTracker:
         next kept segment, which its padding may meet, is known or cannot come within 2 pads.
         """
         rules, p, n, a = self.rules, self._probs, self._probs.size, self._anchor
-        gs, ge = rules.groups(p)
+        if not self._run_starts.size:  # silence so far: nothing to decide, nothing to keep
+            self._anchor += n
+            self._probs = p[n:]
+            return []
+        gs, ge = rules.merge(self._run_starts - a, self._run_ends - a)
         n_groups = gs.size
         decided = np.ones(n_groups, dtype=bool)
         if n_groups and not final:
@@ -184,7 +206,8 @@ class SegmentTracker:
         """Whether the padding of group ``k``'s end can no longer meet a later segment."""
         if kept[k + 1 :].any():
             return True
-        reach = int(ge[k]) + 2 * self.rules.pad_frames
+        # One frame past two pads: at exactly two pads the offline midpoint still applies.
+        reach = int(ge[k]) + 2 * self.rules.pad_frames + 1
         near = (gs[k + 1 :] < reach) & ~decided[k + 1 :]
         return n >= reach and not near.any()
 
@@ -210,6 +233,8 @@ class SegmentTracker:
         if settled:
             self._anchor += settled
             self._probs = self._probs[settled:]
+            keep = self._run_starts >= self._anchor
+            self._run_starts, self._run_ends = self._run_starts[keep], self._run_ends[keep]
 
 
 class StreamingDetector:
