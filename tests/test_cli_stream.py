@@ -111,8 +111,10 @@ def _fake_sounddevice(audio: np.ndarray, rate: int, *, interrupt: bool = False) 
         pass
 
     devices = [
-        {"index": 0, "name": "Fake Speaker", "max_input_channels": 0, "default_samplerate": 48000.0},
-        {"index": 1, "name": "Fake Mic", "max_input_channels": 2, "default_samplerate": float(rate)},
+        {"index": 0, "name": "Fake Speaker", "max_input_channels": 0,
+         "default_samplerate": 48000.0},
+        {"index": 1, "name": "Fake Mic", "max_input_channels": 2,
+         "default_samplerate": float(rate)},
     ]
 
     def query_devices(device: Any = None, kind: str | None = None) -> Any:

@@ -16,10 +16,12 @@ def test_readme_python_examples_run(monkeypatch: pytest.MonkeyPatch,
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     assert blocks, "README has no python example"
     monkeypatch.chdir(ROOT)
+    namespace: dict[str, object] = {"__name__": "__readme__"}  # one session, as a reader's
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+        exec(compile(block, "README.md", "exec"), namespace)
     out = capsys.readouterr().out
     assert "speech " in out  # the sample's speech segments were printed
+    assert "start " in out and "end " in out  # and the stream's events
 
 
 def test_readme_commands_match_ci() -> None:

@@ -144,13 +144,20 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
 
     Args:
         name_or_path: A bundled model name (see :func:`bundled_models`), a ``.safetensors``
-            path, or ``None`` for the default bundled model.
+            path, an ``.onnx`` file from :func:`voicecnn.export.export_onnx` (run by
+            onnxruntime), or ``None`` for the default bundled model.
         device: Torch device to put the model on.
 
     Raises:
         UnknownModelError: If the name is neither bundled nor an existing file.
         CheckpointError: If the file is unreadable or does not match its architecture.
     """
+    if name_or_path is not None and str(name_or_path).endswith(".onnx"):
+        from voicecnn.export import OnnxVad
+
+        if not Path(name_or_path).is_file():
+            raise CheckpointError(f"cannot read '{name_or_path}': file not found")
+        return OnnxVad(name_or_path)
     data, where = _locate(DEFAULT_MODEL if name_or_path is None else name_or_path)
     tensors, meta = _read(data, where)
     arch = meta["arch"]

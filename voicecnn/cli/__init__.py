@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from voicecnn.cli.detect import detect
+from voicecnn.cli.export import export
 from voicecnn.cli.listen import listen
 from voicecnn.cli.models import models
 from voicecnn.cli.stream import stream
@@ -24,6 +25,7 @@ app.command()(detect)
 app.command()(models)
 app.command()(stream)
 app.command()(listen)
+app.command()(export)
 
 
 def main() -> None:

@@ -1,0 +1,80 @@
+"""ONNX export: the graph equals torch, and exported files work wherever models are accepted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import voicecnn as vc
+from voicecnn.cli import app
+from voicecnn.errors import CheckpointError
+from voicecnn.export import OnnxVad, export_onnx
+from voicecnn.stream import StreamingDetector
+
+from .conftest import speechlike
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[vc.VadCnn, Path]:
+    torch.manual_seed(1)
+    model = vc.create_model("vad_cnn1d_xs").eval()
+    path = tmp_path_factory.mktemp("onnx") / "m.onnx"
+    assert export_onnx(model, path, arch="vad_cnn1d_xs") < 1e-4
+    return model, path
+
+
+def test_onnx_probabilities_equal_torch_at_any_length_and_batch(
+    exported: tuple[vc.VadCnn, Path],
+) -> None:
+    model, path = exported
+    onnx_model = vc.load_model(path)
+    assert isinstance(onnx_model, OnnxVad)
+    assert onnx_model.context_frames == model.context_frames
+    assert onnx_model.frame_hop_s == model.frame_hop_s
+    for n in (160, 1234, 48000):
+        x = torch.randn(3, n) * 0.1
+        with torch.inference_mode():
+            np.testing.assert_allclose(onnx_model(x).numpy(), model(x).numpy(), atol=1e-4)
+    wave = speechlike(6.0, seed=30)
+    np.testing.assert_allclose(vc.frame_probs(onnx_model, wave, chunk_s=1.3),
+                               vc.frame_probs(model, wave), atol=1e-5)
+
+
+def test_onnx_model_streams(exported: tuple[vc.VadCnn, Path]) -> None:
+    model, path = exported
+    wave = speechlike(3.0, seed=31)
+    det = StreamingDetector(vc.load_model(path))  # not a VadCnn: the torch-style engine
+    parts = [det.feed(wave[i : i + 700]).probs for i in range(0, wave.size, 700)]
+    parts.append(det.flush().probs)
+    np.testing.assert_allclose(np.concatenate(parts), vc.frame_probs(model, wave), atol=1e-5)
+
+
+def test_export_command_and_detect_with_onnx(tiny_weights: Path, wav_file: Path,
+                                             tmp_path: Path) -> None:
+    out = tmp_path / "tiny.onnx"
+    result = runner.invoke(app, ["export", str(tiny_weights), "--onnx", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert out.is_file() and "voicecnn detect --model" in result.stderr
+    args = ["detect", str(wav_file), "-f", "json", "--frames"]
+    via_onnx = json.loads(runner.invoke(app, [*args, "-m", str(out)]).stdout)
+    via_torch = json.loads(runner.invoke(app, [*args, "-m", str(tiny_weights)]).stdout)
+    np.testing.assert_allclose(via_onnx["probabilities"], via_torch["probabilities"], atol=1e-3)
+    assert via_onnx["segments"] == via_torch["segments"]
+
+
+def test_bad_onnx_files(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not onnx")
+    with pytest.raises(CheckpointError, match="not a readable ONNX"):
+        vc.load_model(junk)
+    with pytest.raises(CheckpointError, match="file not found"):
+        vc.load_model(tmp_path / "missing.onnx")
+    result = runner.invoke(app, ["export", "no_such_model", "--onnx", str(tmp_path / "x.onnx")])
+    assert result.exit_code == 1 and not (tmp_path / "x.onnx").exists()
