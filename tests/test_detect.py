@@ -25,10 +25,10 @@ def _whole(model: torch.nn.Module, wave: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-@pytest.mark.parametrize("chunk_s", [0.05, 0.37, 1.0, 30.0])
+@pytest.mark.parametrize("chunk_s", [0.11, 0.37, 30.0])
 def test_chunked_equals_whole_file(name: str, chunk_s: float) -> None:
     model = MODELS[name]
-    wave = speechlike(4.321, seed=1)
+    wave = speechlike(3.321, seed=1)
     whole = _whole(model, wave)
     chunked = vc.frame_probs(model, wave, chunk_s=chunk_s)
     assert chunked.shape == whole.shape == (wave.size // 160,)
