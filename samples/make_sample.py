@@ -2,7 +2,8 @@
 
 Two LibriSpeech test-other utterances (speakers 1688 and 3005, CC BY 4.0) are placed over the
 Speech Commands "doing the dishes" background noise (CC BY 4.0) at about 10 dB SNR, with silent
-stretches between them. The reference speech segments come from the clean speech's energy.
+stretches between them. The reference speech segments come from the clean speech's energy
+(``voicecnn.data.mix.speech_labels``, the labels the training recipe uses).
 
 Usage: python samples/make_sample.py [--shared ../shared/data]
 """
@@ -16,21 +17,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from voicecnn.data.mix import speech_labels
+
 RATE = 16000
 HOP = 160
-
-
-def speech_frames(clean: np.ndarray, floor_db: float = -40.0, fill_s: float = 0.1) -> np.ndarray:
-    """10 ms frames within ``floor_db`` of the clip's loudest frame; short gaps filled."""
-    n = clean.size // HOP
-    energy = (clean[: n * HOP].reshape(n, HOP) ** 2).mean(1)
-    active = 10 * np.log10(energy + 1e-12) > 10 * np.log10(energy.max() + 1e-12) + floor_db
-    idx = np.flatnonzero(active)
-    fill = round(fill_s * RATE / HOP)
-    for a, b in zip(idx[:-1], idx[1:], strict=True):
-        if 1 < b - a <= fill:
-            active[a:b] = True
-    return active
 
 
 def main() -> None:
@@ -56,7 +46,7 @@ def main() -> None:
             assert rate == RATE
             speech = speech[: speech.size // HOP * HOP]
             parts.append(speech / np.abs(speech).max() * 0.5)
-            labels.append(speech_frames(speech))
+            labels.append(speech_labels(speech).astype(bool))
     clean = np.concatenate(parts)
     active = np.concatenate(labels)
     bg = noise[10 * RATE : 10 * RATE + clean.size]
