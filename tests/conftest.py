@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,13 @@ import voicecnn as vc
 
 
 @pytest.fixture(autouse=True)
-def _seed() -> None:
+def _seed_and_one_thread() -> Iterator[None]:
+    """Seeded torch; one thread: tiny models run faster so, and tests do not fight for cores."""
     torch.manual_seed(0)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def speechlike(duration_s: float, sample_rate: int = 16000, *, seed: int = 0) -> np.ndarray:

@@ -37,6 +37,7 @@ _LAZY = {
     "FrameProbStream": "voicecnn.detection",
     "detect": "voicecnn.detection",
     "detect_file": "voicecnn.detection",
+    "detect_files": "voicecnn.detection",
     "detect_wave": "voicecnn.detection",
     "frame_probs": "voicecnn.detection",
     "AudioError": "voicecnn.errors",
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
         FrameProbStream,
         detect,
         detect_file,
+        detect_files,
         detect_wave,
         frame_probs,
     )
@@ -127,6 +129,7 @@ __all__ = [
     "create_model",
     "detect",
     "detect_file",
+    "detect_files",
     "detect_wave",
     "frame_probs",
     "list_models",

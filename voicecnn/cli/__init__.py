@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import typer
 
+from voicecnn.cli.classify import classify
 from voicecnn.cli.detect import detect
 from voicecnn.cli.export import export
 from voicecnn.cli.listen import listen
 from voicecnn.cli.models import models
+from voicecnn.cli.plot import plot
+from voicecnn.cli.split import split
 from voicecnn.cli.stream import stream
 
 app = typer.Typer(
@@ -22,9 +25,12 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command()(detect)
+app.command()(classify)
 app.command()(models)
 app.command()(stream)
 app.command()(listen)
+app.command()(plot)
+app.command()(split)
 app.command()(export)
 
 

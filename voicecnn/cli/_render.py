@@ -1,4 +1,4 @@
-"""All terminal and file output of the CLI: tables, JSON lines, CSV, RTTM, Audacity labels.
+"""All terminal and file output of the CLI: tables, JSON lines, CSV, RTTM, Audacity, TextGrid.
 
 The only module that imports rich. Results go to stdout, messages and progress to stderr.
 """
@@ -32,6 +32,7 @@ class Format(StrEnum):
     csv = "csv"
     rttm = "rttm"
     audacity = "audacity"
+    textgrid = "textgrid"
 
 
 EXTENSIONS = {
@@ -40,6 +41,7 @@ EXTENSIONS = {
     Format.csv: ".csv",
     Format.rttm: ".rttm",
     Format.audacity: ".txt",
+    Format.textgrid: ".TextGrid",
 }
 
 
@@ -83,8 +85,41 @@ def render_text(det: Detection, fmt: Format, *, frames: bool = False) -> str:
         )
     if fmt is Format.audacity:
         return "".join(f"{s.start:.6f}\t{s.end:.6f}\tspeech\n" for s in det.segments)
+    if fmt is Format.textgrid:
+        return _textgrid(det)
     lines = [f"{'start':>10} {'end':>10} {'duration':>10}"]
     lines += [f"{s.start:10.3f} {s.end:10.3f} {s.duration:10.3f}" for s in det.segments]
+    return "\n".join(lines) + "\n"
+
+
+def _num(x: float) -> str:
+    return f"{x:.6f}".rstrip("0").rstrip(".")
+
+
+def _textgrid(det: Detection) -> str:
+    """A Praat TextGrid (long text format): one interval tier "speech" over the whole audio,
+    intervals labelled "speech" or "" (silence)."""
+    end = _num(det.duration_s)
+    intervals: list[tuple[str, str, str]] = []
+    cursor = "0"
+    for s in det.segments:
+        start, stop = _num(s.start), _num(s.end)
+        if start != cursor:
+            intervals.append((cursor, start, ""))
+        if stop != start:
+            intervals.append((start, stop, "speech"))
+            cursor = stop
+    if cursor != end or not intervals:
+        intervals.append((cursor, end, ""))
+    lines = [
+        'File type = "ooTextFile"', 'Object class = "TextGrid"', "",
+        "xmin = 0", f"xmax = {end}", "tiers? <exists>", "size = 1", "item []:",
+        "    item [1]:", '        class = "IntervalTier"', '        name = "speech"',
+        "        xmin = 0", f"        xmax = {end}", f"        intervals: size = {len(intervals)}",
+    ]
+    for i, (lo, hi, text) in enumerate(intervals, 1):
+        lines += [f"        intervals [{i}]:", f"            xmin = {lo}",
+                  f"            xmax = {hi}", f'            text = "{text}"']
     return "\n".join(lines) + "\n"
 
 
@@ -106,6 +141,35 @@ def print_table(det: Detection) -> None:
     for i, s in enumerate(det.segments, 1):
         table.add_row(str(i), f"{s.start:.3f}", f"{s.end:.3f}", f"{s.duration:.3f}")
     out_console.print(table)
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(seconds, 60.0)
+    h, m = divmod(int(m), 60)
+    return f"{h}:{m:02d}:{s:04.1f}" if h else f"{m}:{s:04.1f}"
+
+
+def print_summary(
+    *, ok: int, failed: int, skipped: int, audio_s: float, speech_s: float, wall_s: float
+) -> None:
+    """Print the summary table of a batch to stderr.
+
+    Args:
+        ok: Inputs processed.
+        failed: Inputs that could not be processed.
+        skipped: Inputs skipped because their output exists.
+        audio_s: Seconds of audio processed.
+        speech_s: Seconds of speech found in it.
+        wall_s: Wall-clock seconds of the run.
+    """
+    table = Table(title="summary", title_justify="left")
+    for col in ("ok", "failed", "skipped", "audio", "speech", "wall time", "speed"):
+        table.add_column(col, justify="right")
+    share = f" ({speech_s / audio_s:.0%})" if audio_s > 0 else ""
+    speed = f"{audio_s / wall_s:.1f}x real time" if wall_s > 0 else "-"
+    table.add_row(str(ok), str(failed), str(skipped), _clock(audio_s), _clock(speech_s) + share,
+                  _clock(wall_s), speed)
+    err_console.print(table)
 
 
 def write_stdout(text: str) -> None:

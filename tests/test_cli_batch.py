@@ -1,0 +1,189 @@
+"""Large batches: worker processes, bad files, resume, cross-file batching, TextGrid output."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from typer.testing import CliRunner
+
+import voicecnn as vc
+from voicecnn.cli import app
+from voicecnn.cli._render import Format, render_text
+from voicecnn.cli.detect import _plan
+
+from .conftest import speechlike
+
+runner = CliRunner()
+# The untrained model's probabilities wander around 0.52: these settings give several segments.
+RULES = ("-t", "0.52", "--neg-threshold", "0.518", "--min-speech", "0.05", "--min-silence", "0.05")
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _summary(err: str) -> dict[str, str]:
+    """The summary table on stderr as {column: value}."""
+    rows = [[c.strip() for c in ln.strip("│┃").split("│" if "│" in ln else "┃")]
+            for ln in err.splitlines() if ln.startswith(("│", "┃"))]
+    header, values = rows[0], rows[1]
+    return dict(zip(header, values, strict=True))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Four short wavs of different lengths, a corrupt one and an empty one."""
+    root = tmp_path / "audio"
+    (root / "sub").mkdir(parents=True)
+    for i, seconds in enumerate((0.6, 1.0, 1.35, 0.8)):
+        sf.write(root / ("sub" if i == 3 else "") / f"f{i}.wav",
+                 speechlike(seconds, seed=i), 16000)
+    (root / "bad.wav").write_bytes(b"RIFF junk that is no wav")
+    (root / "empty.flac").write_bytes(b"")
+    return root
+
+
+def test_jobs_and_batching_finish_past_bad_files_with_the_same_output(
+    folder: Path, tiny_weights: Path
+) -> None:
+    args = ("detect", str(folder), "-m", str(tiny_weights), "-f", "json", *RULES)
+    code1, out1, err1 = _run(*args)
+    code2, out2, err2 = _run(*args, "--jobs", "2")
+    code3, out3, err3 = _run(*args, "--device", "cpu", "--batch-files", "4")
+    assert code1 == code2 == code3 == 1
+    assert out2 == out1 and out3 == out1  # same lines in the same (input) order
+    lines = [json.loads(ln) for ln in out1.splitlines()]
+    assert [Path(ln["path"]).name for ln in lines] == ["f0.wav", "f1.wav", "f2.wav", "f3.wav"]
+    assert sum(len(ln["segments"]) for ln in lines) > 4
+    for err in (err1, err2, err3):
+        errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+        assert len(errors) == 3 and "bad.wav" in errors[0] and "empty.flac" in errors[1]
+        assert errors[-1] == "error: 2 of 6 input(s) failed"
+        summary = _summary(err)
+        assert (summary["ok"], summary["failed"], summary["skipped"]) == ("4", "2", "0")
+        assert "real time" in summary["speed"] and "Traceback" not in err
+
+
+def test_skip_existing_resumes_an_interrupted_run(folder: Path, tiny_weights: Path,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ("detect", str(folder), "-m", str(tiny_weights), "-f", "json", "-o", str(out))
+    code, _, err = _run(*args)
+    assert code == 1 and _summary(err)["ok"] == "4"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["f0.json", "f1.json", "f2.json", "f3.json"]  # nothing for bad files
+    first = {p.name: p.read_text() for p in out.iterdir()}
+    (out / "f1.json").unlink()  # as if the run had stopped before f1
+    (out / ".f2.json.x.tmp").write_text("{")  # a temporary file never counts as done
+    code, _, err = _run(*args, "--skip-existing")
+    summary = _summary(err)
+    assert (summary["ok"], summary["failed"], summary["skipped"]) == ("1", "2", "3")
+    assert code == 1  # the bad files are still bad
+    assert {p.name: p.read_text() for p in out.glob("*.json")} == first
+
+
+def test_plan_names_outputs_and_plots(tmp_path: Path) -> None:
+    files = [tmp_path / "a" / "x.wav", tmp_path / "b" / "x.flac", tmp_path / "y.wav"]
+    items = _plan(files, tmp_path / "out", tmp_path / "pics", Format.rttm)
+    assert [(it.output.name, it.plot.name) for it in items  # type: ignore[union-attr]
+            ] == [("x.rttm", "x.png"), ("x_2.rttm", "x_2.png"), ("y.rttm", "y.png")]
+    assert (tmp_path / "pics").is_dir()
+    (one,) = _plan(files[:1], None, tmp_path / "one.png", Format.json)
+    assert (one.output, one.plot) == (None, tmp_path / "one.png")
+
+
+def test_skip_existing_needs_output(folder: Path) -> None:
+    assert _run("detect", str(folder), "--skip-existing")[0] == 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the message without CUDA")
+def test_cuda_without_cuda_is_a_usage_error(folder: Path) -> None:
+    code, _, err = _run("detect", str(folder), "--device", "cuda")
+    assert code == 2 and "CUDA is not available" in err
+
+
+def test_batched_path_equals_one_file_at_a_time(tmp_path: Path, tiny_weights: Path) -> None:
+    net = vc.load_model(tiny_weights)
+    # chunk_s 0.4 s = 40 frames per window: files shorter than a window, a little longer,
+    # and several windows long; one shorter than a frame, one unreadable.
+    cfg = vc.DetectCfg(threshold=0.52, neg_threshold=0.518, min_speech_s=0.05,
+                       min_silence_s=0.05, chunk_s=0.4)
+    paths = []
+    for i, seconds in enumerate((0.005, 0.3, 0.45, 0.45, 1.0, 1.777)):
+        paths.append(tmp_path / f"{i}.wav")
+        sf.write(paths[-1], speechlike(seconds, seed=i), 16000)
+    paths.insert(3, tmp_path / "missing.wav")
+    got = vc.detect_files(net, paths, cfg)
+    assert sum(len(r.segments) for r in got if isinstance(r, vc.Detection)) > 5
+    for path, res in zip(paths, got, strict=True):
+        if path.name == "missing.wav":
+            assert isinstance(res, vc.AudioError) and "file not found" in str(res)
+            continue
+        want = vc.detect_file(net, path, cfg)
+        assert isinstance(res, vc.Detection)
+        np.testing.assert_allclose(res.probs, want.probs, atol=1e-5)
+        assert (res.segments, res.duration_s, res.path) == (want.segments, want.duration_s,
+                                                            want.path)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_batched_on_cuda_equals_cpu(folder: Path, tiny_weights: Path) -> None:
+    cfg = vc.DetectCfg(threshold=0.52, neg_threshold=0.518, min_speech_s=0.05,
+                       min_silence_s=0.05)
+    paths = sorted(folder.rglob("f*.wav"))
+    cpu = vc.load_model(tiny_weights)
+    got = vc.detect_files(vc.load_model(tiny_weights, device="cuda"), paths, cfg)
+    for path, res in zip(paths, got, strict=True):
+        want = vc.detect_file(cpu, path, cfg)
+        assert isinstance(res, vc.Detection)
+        np.testing.assert_allclose(res.probs, want.probs, atol=1e-4)
+        assert res.segments == want.segments
+
+
+def _parse_textgrid(text: str) -> tuple[float, list[tuple[float, float, str]]]:
+    """(xmax, intervals of the one tier) of a long-format TextGrid."""
+    assert text.startswith('File type = "ooTextFile"\nObject class = "TextGrid"\n')
+    xmax = float(re.search(r"^xmax = (\S+)", text, re.M).group(1))  # type: ignore[union-attr]
+    assert re.search(r'class = "IntervalTier"\s+name = "speech"', text)
+    found = re.findall(r'intervals \[\d+\]:\s+xmin = (\S+)\s+xmax = (\S+)\s+text = "(.*)"', text)
+    size = int(re.search(r"intervals: size = (\d+)", text).group(1))  # type: ignore[union-attr]
+    assert size == len(found)
+    return xmax, [(float(a), float(b), t) for a, b, t in found]
+
+
+@pytest.mark.parametrize("segments", [
+    [],
+    [(0.0, 1.0)],
+    [(0.25, 0.5), (0.5, 1.25), (2.0, 3.0)],  # touching pieces (max_segment), speech to the end
+    [(1.5, 2.125)],
+])
+def test_textgrid_parses_back(segments: list[tuple[float, float]]) -> None:
+    segs = [vc.Segment(a, b) for a, b in segments]
+    det = vc.Detection(segs, np.zeros(300, np.float32), 0.01, 3.0, path="a.wav")
+    xmax, intervals = _parse_textgrid(render_text(det, Format.textgrid))
+    assert xmax == 3.0 and intervals[0][0] == 0.0 and intervals[-1][1] == 3.0
+    assert all(a[1] == b[0] for a, b in zip(intervals, intervals[1:], strict=False))  # tiled
+    assert all(lo < hi for lo, hi, _ in intervals) or intervals == [(0.0, 3.0, "")]
+    assert [(lo, hi) for lo, hi, t in intervals if t == "speech"] == segments
+    assert {t for _, _, t in intervals} <= {"speech", ""}
+
+
+def test_textgrid_files_from_the_cli(folder: Path, tiny_weights: Path, tmp_path: Path) -> None:
+    out = tmp_path / "grids"
+    common = (str(folder / "f2.wav"), "-m", str(tiny_weights), *RULES)
+    code, out_json, _ = _run("detect", *common, "-f", "json")
+    code2, _, _ = _run("detect", *common, "-f", "textgrid", "-o", str(out))
+    assert code == code2 == 0
+    xmax, intervals = _parse_textgrid((out / "f2.TextGrid").read_text())
+    assert xmax == 1.35 and intervals[-1][1] == 1.35
+    want = [t for s in json.loads(out_json)["segments"] for t in (s["start"], s["end"])]
+    got = [t for lo, hi, text in intervals if text == "speech" for t in (lo, hi)]
+    assert len(want) > 2 and got == pytest.approx(want, abs=1e-3)

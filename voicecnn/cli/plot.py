@@ -1,0 +1,54 @@
+"""``voicecnn plot``: a picture of the speech detected in an audio file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voicecnn.cli._options import (
+    MaxSegmentOpt,
+    MinSilenceOpt,
+    MinSpeechOpt,
+    ModelOpt,
+    NegThresholdOpt,
+    PadOpt,
+    ThresholdOpt,
+    detect_cfg,
+)
+from voicecnn.cli._render import error, write_stdout
+
+
+def plot(
+    audio: Annotated[Path, typer.Argument(help="Audio file.", show_default=False)],
+    out: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False,
+                     help="Image file (png, svg, pdf...).", show_default="<name>.png"),
+    ] = None,
+    model: ModelOpt = None,
+    threshold: ThresholdOpt = 0.5,
+    neg_threshold: NegThresholdOpt = None,
+    min_speech: MinSpeechOpt = 0.25,
+    min_silence: MinSilenceOpt = 0.1,
+    pad: PadOpt = 0.03,
+    max_segment: MaxSegmentOpt = None,
+) -> None:
+    """Draw waveform, log-mel spectrogram, speech probability and segments of AUDIO.
+
+    Needs matplotlib (the plot extra). Prints the image's path.
+    """
+    import voicecnn as vc
+    from voicecnn.plot import plot_detection, require_matplotlib
+
+    dst = Path(f"{audio.stem}.png") if out is None else out
+    try:
+        require_matplotlib()
+        cfg = detect_cfg(threshold, neg_threshold, min_speech, min_silence, pad, max_segment)
+        det = vc.detect_file(vc.load_model(model), audio, cfg)
+        plot_detection(audio, det, dst, cfg=cfg)
+    except vc.VoiceCNNError as e:
+        error(str(e))
+        raise typer.Exit(code=1) from None
+    write_stdout(f"{dst}\n")
