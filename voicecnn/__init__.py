@@ -48,6 +48,10 @@ _LAZY = {
     "VoiceCNNError": "voicecnn.errors",
     "FrontendCfg": "voicecnn.frontend",
     "LogMel": "voicecnn.frontend",
+    "ClipCnn": "voicecnn.models",
+    "ClipCnnCfg": "voicecnn.models",
+    "ImageCnn": "voicecnn.models",
+    "ImageCnnCfg": "voicecnn.models",
     "VadCnn": "voicecnn.models",
     "VadCnnCfg": "voicecnn.models",
     "create_model": "voicecnn.models",
@@ -86,7 +90,17 @@ if TYPE_CHECKING:
         VoiceCNNError,
     )
     from voicecnn.frontend import FrontendCfg, LogMel
-    from voicecnn.models import VadCnn, VadCnnCfg, create_model, list_models, register_model
+    from voicecnn.models import (
+        ClipCnn,
+        ClipCnnCfg,
+        ImageCnn,
+        ImageCnnCfg,
+        VadCnn,
+        VadCnnCfg,
+        create_model,
+        list_models,
+        register_model,
+    )
     from voicecnn.segments import Segment, segments_from_probs
 
 
@@ -109,6 +123,10 @@ __all__ = [
     "DEFAULT_MODEL",
     "SAMPLE_RATE",
     "AudioError",
+    "ClipCnn",
+    "ClipCnnCfg",
+    "ImageCnn",
+    "ImageCnnCfg",
     "CheckpointError",
     "ConfigError",
     "DataError",
