@@ -40,10 +40,11 @@ def export_onnx(
         path: Destination ``.onnx`` file.
         arch: Registry name, stored in the metadata.
         opset: ONNX opset (>= 17 for the STFT).
-        atol: Largest allowed |logit difference| between torch and onnxruntime.
+        atol: Largest allowed |logit difference| between torch and onnxruntime, relative to
+            the largest |logit| when that exceeds 1 (float32 rounding grows with the scale).
 
     Returns:
-        The largest |logit difference| measured on a random input.
+        The largest |logit difference| measured on random inputs, divided by that scale.
 
     Raises:
         VoiceCNNError: If the export tools are missing or the graph does not match torch.
@@ -105,7 +106,8 @@ def _max_diff(model: VadCnn, onnx_model: OnnxVad) -> float:
         x = torch.from_numpy(rng.standard_normal((2, n)).astype(np.float32) * 0.1)
         with torch.inference_mode():
             ref = model(x)
-        worst = max(worst, float((onnx_model(x) - ref).abs().max()))
+        scale = max(1.0, float(ref.abs().max()))
+        worst = max(worst, float((onnx_model(x) - ref).abs().max()) / scale)
     return worst
 
 

@@ -9,12 +9,14 @@ import typer
 
 from voicecnn.cli.classify import classify
 from voicecnn.cli.detect import detect
+from voicecnn.cli.evaluate import evaluate
 from voicecnn.cli.export import export
 from voicecnn.cli.listen import listen
 from voicecnn.cli.models import models
 from voicecnn.cli.plot import plot
 from voicecnn.cli.split import split
 from voicecnn.cli.stream import stream
+from voicecnn.cli.train import train
 
 app = typer.Typer(
     name="voicecnn",
@@ -32,6 +34,8 @@ app.command()(listen)
 app.command()(plot)
 app.command()(split)
 app.command()(export)
+app.command()(train)
+app.command()(evaluate)
 
 
 def main() -> None:

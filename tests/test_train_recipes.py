@@ -1,0 +1,112 @@
+"""The own-data and fine-tuning recipes on their toy data (--demo), with tiny schedules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+import voicecnn as vc
+from voicecnn.config import load_toml
+from voicecnn.train.run import RunCfg, train
+
+REPO = Path(__file__).parents[1]
+
+
+def _tiny(recipe: str, data: Path, out: Path, *extra: str) -> RunCfg:
+    return load_toml(
+        RunCfg,
+        REPO / "recipes" / recipe / "config.toml",
+        [
+            f"out_dir={json.dumps(str(out))}",
+            f"data.train=[{json.dumps(str(data / 'train.jsonl'))}]",
+            f"data.val=[{json.dumps(str(data / 'val.jsonl'))}]",
+            "data.workers=0",
+            "data.crop_s=1.0",
+            "train.batch_size=8",
+            *extra,
+        ],
+    )
+
+
+def _prepare(recipe: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable,
+        str(REPO / "recipes" / recipe / "prepare.py"),
+        "--demo",
+        str(tmp_path / "demo"),
+        "--out",
+        str(tmp_path / "data"),
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_recipe_configs_are_valid() -> None:
+    own = load_toml(RunCfg, REPO / "recipes" / "own_data" / "config.toml")
+    tune = load_toml(RunCfg, REPO / "recipes" / "finetune" / "config.toml")
+    assert own.arch and own.init == "" and tune.init == vc.DEFAULT_MODEL and tune.arch == ""
+    assert tune.train.lr < own.train.lr and tune.train.max_steps < own.train.max_steps
+
+
+def test_own_data_recipe(tmp_path: Path) -> None:
+    done = _prepare("own_data", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "12 recordings" in done.stdout
+    tensorboard = "tensorboard=true" if _has_tensorboard() else "tensorboard=false"
+    cfg = _tiny(
+        "own_data",
+        tmp_path / "data",
+        tmp_path / "run",
+        'arch="vad_cnn1d_xs"',
+        "train.max_steps=6",
+        "train.eval_every=3",
+        tensorboard,
+    )
+    result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
+    assert [r["step"] for r in result.history] == [3, 6]
+    assert result.card["train_recordings"] == 10 and result.card["val_recordings"] == 2
+    if _has_tensorboard():
+        assert any((tmp_path / "run" / "tb").iterdir())
+    # A broken folder: every problem reported, nothing written.
+    (tmp_path / "demo" / "rec000.csv").write_text("start,end\n9.0,1.0\n")
+    (tmp_path / "demo" / "rec001.csv").unlink()
+    (tmp_path / "demo" / "extra.csv").write_text("0,1\n")
+    cmd = [
+        sys.executable,
+        str(REPO / "recipes" / "own_data" / "prepare.py"),
+        str(tmp_path / "demo"),
+        "--out",
+        str(tmp_path / "data2"),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and done.stderr.startswith("error:")
+    assert "rec000.csv" in done.stderr and "extra.csv" in done.stderr
+    assert not (tmp_path / "data2").exists()
+
+
+def test_finetune_recipe(tmp_path: Path) -> None:
+    done = _prepare("finetune", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"bundled {vc.DEFAULT_MODEL}" in done.stdout and "roc_auc=" in done.stdout
+    cfg = _tiny(
+        "finetune",
+        tmp_path / "data",
+        tmp_path / "run",
+        "train.max_steps=2",
+        "train.eval_every=2",
+        "tensorboard=false",
+    )
+    result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
+    assert result.card["init"] == vc.DEFAULT_MODEL and result.card["arch"] == vc.DEFAULT_MODEL
+    assert vc.read_metadata(result.best)["arch"] == vc.DEFAULT_MODEL
+
+
+def _has_tensorboard() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,41 @@
+"""Training: the optimisation loop, metrics, and whole runs from a config (:mod:`.run`)."""
+
+from voicecnn.train.loop import (
+    EvalFn,
+    LossFn,
+    StepFn,
+    TrainCfg,
+    TrainState,
+    class_cross_entropy,
+    fit,
+    frame_bce,
+    load_state,
+    lr_at,
+)
+from voicecnn.train.metrics import (
+    SegmentMatch,
+    accuracy,
+    f1_at,
+    false_alarm_rate,
+    match_segments,
+    roc_auc,
+)
+
+__all__ = [
+    "EvalFn",
+    "LossFn",
+    "SegmentMatch",
+    "StepFn",
+    "TrainCfg",
+    "TrainState",
+    "accuracy",
+    "class_cross_entropy",
+    "f1_at",
+    "false_alarm_rate",
+    "fit",
+    "frame_bce",
+    "load_state",
+    "lr_at",
+    "match_segments",
+    "roc_auc",
+]

@@ -1,0 +1,655 @@
+"""A whole training run from one config: data, model, loop, evaluation, checkpoints, card.
+
+:class:`RunCfg` is read strictly with :func:`voicecnn.config.load_toml` (unknown keys and wrong
+types are errors); :func:`train` builds the data and the model, runs :func:`~voicecnn.train.fit`
+and writes the run directory::
+
+    out_dir/config.json        the resolved config
+    out_dir/best.safetensors   best weights by the selection metric, with the model card
+    out_dir/last.safetensors   weights of the last evaluation
+    out_dir/state.pt           resume state (optimiser, step, history, RNG)
+    out_dir/log.csv, tb/       one row per evaluation; TensorBoard scalars if installed
+    out_dir/card.json          the model card (also in best.safetensors' metadata)
+
+Tasks: ``vad`` (annotated recordings, and optionally clip folders mixed on the fly; frame BCE;
+ROC-AUC, F1, false-alarm rate and segment figures) and ``image`` (``.npz``, MNIST IDX folder
+or class-per-folder images; cross-entropy; accuracy). Under ``torchrun`` call
+:func:`init_distributed` first: each rank then trains on its shard and rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler
+
+from voicecnn.audio import audio_duration_s
+from voicecnn.checkpoint import load_model, read_metadata, save_weights
+from voicecnn.config import cfg_from_dict, cfg_to_dict
+from voicecnn.data.datasets import VadCropDataset, read_excerpt
+from voicecnn.data.images import (
+    ImageDataset,
+    channel_stats,
+    load_image_folder,
+    load_mnist,
+    load_npz,
+)
+from voicecnn.data.manifest import ManifestEntry, load_dataset, scan_clip_folders
+from voicecnn.data.mix import MixCfg
+from voicecnn.detection import DetectCfg, FrameModel, frame_probs
+from voicecnn.errors import CheckpointError, ConfigError, DataError
+from voicecnn.models import create_model
+from voicecnn.models._registry import model_task
+from voicecnn.segments import Segment, to_targets
+from voicecnn.train.loop import (
+    STATE_FILE,
+    TrainCfg,
+    TrainState,
+    class_cross_entropy,
+    fit,
+    frame_bce,
+    load_state,
+)
+from voicecnn.train.metrics import (
+    SegmentMatch,
+    accuracy,
+    f1_at,
+    false_alarm_rate,
+    match_segments,
+    roc_auc,
+)
+
+__all__ = [
+    "DataCfg",
+    "EvalCfg",
+    "RunCfg",
+    "Recording",
+    "RunResult",
+    "evaluate_images",
+    "evaluate_recordings",
+    "init_distributed",
+    "load_recordings",
+    "resolve_device",
+    "train",
+]
+
+Task = Literal["vad", "image"]
+
+
+@dataclass(frozen=True)
+class DataCfg:
+    """Where the examples come from and how they are loaded.
+
+    Attributes:
+        train: Training sources. ``vad``: JSON Lines manifests and/or folders of annotated
+            recordings (see :func:`voicecnn.data.manifest.load_dataset`). ``image``: one
+            ``.npz`` file (``x``/``y`` arrays), a folder of MNIST IDX files or a
+            class-per-folder image tree.
+        val: Validation sources of the same kinds; empty = hold out ``val_fraction`` of the
+            training recordings (or images).
+        val_fraction: Share held out when ``val`` is empty (every n-th item).
+        clips: ``vad`` only: a folder with ``speech/`` and ``nonspeech/`` clip folders, mixed
+            on the fly with the ``[augment]`` settings (needs scipy: ``voicecnn[data]``).
+        clip_items: Mixtures per epoch from ``clips`` (0 = one per clip).
+        crop_s: ``vad``: seconds per training crop.
+        image_size: ``image`` folders: (H, W) the images are resized to.
+        channels: ``image`` folders: 1 (grey) or 3 (RGB).
+        augment_images: ``image``: random shifts of up to 2 pixels.
+        workers: DataLoader worker processes (0 = load in the training process).
+    """
+
+    train: tuple[str, ...] = ()
+    val: tuple[str, ...] = ()
+    val_fraction: float = 0.1
+    clips: str = ""
+    clip_items: int = 0
+    crop_s: float = 4.0
+    image_size: tuple[int, int] = (28, 28)
+    channels: int = 1
+    augment_images: bool = True
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class EvalCfg:
+    """Validation settings.
+
+    Attributes:
+        threshold: Speech probability threshold of the frame and segment figures.
+        collar_s: Boundary tolerance of a segment hit, seconds.
+        min_speech_s: Detected segments shorter than this are dropped (as ``voicecnn detect``).
+        min_silence_s: Shorter pauses inside detected speech are filled.
+    """
+
+    threshold: float = 0.5
+    collar_s: float = 0.2
+    min_speech_s: float = 0.25
+    min_silence_s: float = 0.1
+
+    def detect_cfg(self) -> DetectCfg:
+        """The post-processing these settings describe."""
+        return DetectCfg(
+            threshold=self.threshold,
+            min_speech_s=self.min_speech_s,
+            min_silence_s=self.min_silence_s,
+        )
+
+
+@dataclass(frozen=True)
+class RunCfg:
+    """A training run.
+
+    Attributes:
+        task: ``vad`` (frame detector) or ``image`` (image classifier).
+        arch: Registered model name (``voicecnn models``); may be empty when ``init`` is set.
+        init: Weights to start from (bundled name or ``.safetensors`` path) for fine-tuning;
+            a classifier's head is replaced when the number of classes differs.
+        out_dir: Run directory.
+        device: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ``cuda:1``...; resolved by the
+            caller (:func:`resolve_device`).
+        threads: Torch CPU threads per process, set by the caller (0 = torch's default).
+        model: Overrides of the architecture's config (e.g. ``dropout = 0.1``), checked
+            strictly.
+        tensorboard: Also log to ``out_dir/tb`` when tensorboard is installed.
+        data: Data sources and loading.
+        augment: Mixing of ``data.clips``.
+        train: Optimisation.
+        eval: Validation.
+    """
+
+    task: Task = "vad"
+    arch: str = ""
+    init: str = ""
+    out_dir: str = "runs/train"
+    device: str = "auto"
+    threads: int = 0
+    model: dict[str, Any] = field(default_factory=dict)
+    tensorboard: bool = True
+    data: DataCfg = field(default_factory=DataCfg)
+    augment: MixCfg = field(default_factory=MixCfg)
+    train: TrainCfg = field(default_factory=TrainCfg)
+    eval: EvalCfg = field(default_factory=EvalCfg)
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        history: One row per evaluation (see :func:`~voicecnn.train.fit`).
+        card: The model card written with the best weights (rank 0; empty on other ranks).
+        best: Path of the best weights.
+        model: The trained model as it ended (the last step's weights, not the best).
+    """
+
+    history: list[dict[str, Any]]
+    card: dict[str, Any]
+    best: Path
+    model: nn.Module
+
+
+# --- devices and processes --------------------------------------------------------------------
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; other names are checked.
+
+    Raises:
+        ConfigError: For an unknown device name, or CUDA asked for but absent.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise ConfigError(f"unknown device {name!r}: {e}") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for, but CUDA is not available")
+    return device
+
+
+def init_distributed(device: torch.device) -> torch.device:
+    """Join the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1).
+
+    NCCL on CUDA (each process on GPU ``LOCAL_RANK``), gloo on CPU. Without ``torchrun`` this
+    does nothing. Pair it with ``torch.distributed.destroy_process_group()`` at the end.
+
+    Args:
+        device: The resolved device of the run.
+
+    Returns:
+        This process's device.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+def _build_model(cfg: RunCfg, from_data: dict[str, Any]) -> tuple[Any, str]:
+    """The model to train and its registry name: from ``init`` or a fresh ``arch``.
+
+    ``from_data`` holds config values the data implies (a classifier's classes, channels,
+    input size and pixel statistics); they apply to fresh models, while ``init`` weights keep
+    theirs and only get a new head when the number of classes differs.
+    """
+    if cfg.init:
+        arch = str(read_metadata(cfg.init)["arch"])
+        if cfg.arch and cfg.arch != arch:
+            raise ConfigError(f"arch = {cfg.arch!r} but init {cfg.init!r} is a {arch!r}")
+        if cfg.model:
+            raise ConfigError("model overrides cannot change the architecture of init weights")
+        model: Any = load_model(cfg.init)
+    elif cfg.arch:
+        arch = cfg.arch
+        model = create_model(arch)
+    else:
+        raise ConfigError("set arch (a registered model) or init (weights to start from)")
+    if model_task(arch) != cfg.task:
+        raise ConfigError(f"{arch!r} is a {model_task(arch)!r} model, but task = {cfg.task!r}")
+    base = cfg_to_dict(model.cfg)
+    if not cfg.init:
+        implied = {k: v for k, v in from_data.items() if base.get(k) is not None}
+        model = type(model)(
+            cfg_from_dict(type(model.cfg), {**base, **implied, **cfg.model}, where="model")
+        )
+    n_classes = from_data.get("num_classes")
+    if n_classes is not None and model.num_classes != n_classes:
+        model.reset_head(n_classes, from_data.get("class_names", ()))
+    return model, arch
+
+
+# --- VAD data and figures ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A validation recording in memory: samples at the model's rate and true segments."""
+
+    wave: npt.NDArray[np.float32]
+    segments: tuple[Segment, ...]
+
+
+def load_recordings(entries: Sequence[ManifestEntry], sample_rate: int) -> list[Recording]:
+    """Read checked entries (from :func:`~voicecnn.data.manifest.load_dataset`) into memory.
+
+    Raises:
+        AudioError: If a file cannot be decoded.
+    """
+    out = []
+    for e in entries:
+        to_end_s = audio_duration_s(e.audio) - e.offset_s if e.duration_s is None else 0.0
+        n = round((e.duration_s or to_end_s) * sample_rate)
+        out.append(Recording(read_excerpt(e.audio, e.offset_s, n, sample_rate), e.segments))
+    return out
+
+
+def evaluate_recordings(
+    model: FrameModel, recordings: Sequence[Recording], cfg: EvalCfg = EvalCfg()
+) -> dict[str, float]:
+    """Frame- and segment-level figures of a detector on labelled recordings.
+
+    Args:
+        model: A frame model (torch or ONNX) in eval mode.
+        recordings: Audio at ``model.sample_rate`` with true segments.
+        cfg: Threshold, collar and post-processing.
+
+    Returns:
+        ``roc_auc``, ``precision``, ``recall``, ``f1`` and ``false_alarm`` at the threshold
+        over all frames; ``seg_precision``, ``seg_recall``, ``seg_f1``,
+        ``median_start_error_s``, ``median_end_error_s`` from :class:`SegmentMatch`;
+        ``speech_share`` (of reference frames); ``score`` = ``roc_auc``.
+    """
+    detect = cfg.detect_cfg()
+    hop_s = model.frame_hop_s
+    probs, labels = [], []
+    match = SegmentMatch()
+    for rec in recordings:
+        p = frame_probs(model, rec.wave, chunk_s=detect.chunk_s)
+        probs.append(p)
+        labels.append(to_targets(rec.segments, len(p), hop_s))
+        hyp = detect.segments(p, hop_s, rec.wave.size / model.sample_rate)
+        match = match + match_segments(rec.segments, hyp, cfg.collar_s)
+    s, y = np.concatenate(probs), np.concatenate(labels)
+    auc = roc_auc(s, y)
+    return {
+        "roc_auc": auc,
+        **f1_at(s, y, cfg.threshold),
+        "false_alarm": false_alarm_rate(s, y, cfg.threshold),
+        **match.figures(),
+        "speech_share": float(y.mean()) if y.size else math.nan,
+        "score": auc,
+    }
+
+
+def _split(n: int, fraction: float) -> tuple[list[int], list[int]]:
+    """Indices of (train, held-out): every ``round(1 / fraction)``-th item is held out."""
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"data.val_fraction must be in (0, 1), got {fraction}")
+    if n < 2:
+        raise DataError("need at least 2 items to hold some out: set data.val")
+    k = max(2, round(1.0 / fraction))
+    held = list(range(k - 1, n, k)) or [n - 1]
+    rest = sorted(set(range(n)) - set(held))
+    return rest, held
+
+
+@dataclass
+class _Data:
+    """The datasets of a run, and what the card says about them."""
+
+    train: Dataset[Any]  # sized: a map-style dataset
+    epoch_sets: list[Any]
+    evaluate: Callable[[nn.Module], dict[str, float]]
+    facts: dict[str, Any]
+
+
+def _vad_data(cfg: RunCfg, model: Any) -> _Data:
+    entries = load_dataset(list(cfg.data.train))
+    if cfg.data.val:
+        val_entries = load_dataset(list(cfg.data.val))
+    else:
+        rest, held = _split(len(entries), cfg.data.val_fraction)
+        entries, val_entries = [entries[i] for i in rest], [entries[i] for i in held]
+    seed = cfg.train.seed
+    crops = VadCropDataset(
+        entries, cfg.data.crop_s, model.sample_rate, model.frame_hop_s, seed=seed
+    )
+    sets: list[Any] = [crops]
+    facts: dict[str, Any] = {
+        "train_sources": list(cfg.data.train),
+        "val_sources": list(cfg.data.val) or "held out of train",
+        "train_recordings": len(entries),
+        "train_hours": round(sum(crops.durations_s) / 3600, 3),
+        "val_recordings": len(val_entries),
+    }
+    if cfg.data.clips:
+        from voicecnn.data.datasets import ClipMixDataset  # mixing needs scipy
+
+        root = Path(cfg.data.clips)
+        clips = scan_clip_folders(root / "speech", root / "nonspeech")
+        if cfg.augment.sr != model.sample_rate or cfg.augment.hop != model.hop_length:
+            raise ConfigError("augment.sr and augment.hop must match the model's rate and hop")
+        mixes = ClipMixDataset(
+            clips.speech,
+            clips.nonspeech,
+            cfg.data.crop_s,
+            seed=seed,
+            mix_cfg=cfg.augment,
+            length=cfg.data.clip_items or None,
+        )
+        sets.append(mixes)
+        facts.update(
+            clip_sources=cfg.data.clips,
+            speech_clips=len(clips.speech),
+            nonspeech_clips=len(clips.nonspeech),
+        )
+    recordings = load_recordings(val_entries, model.sample_rate)
+    return _Data(
+        train=ConcatDataset(sets) if len(sets) > 1 else crops,
+        epoch_sets=sets,
+        evaluate=lambda m: evaluate_recordings(m, recordings, cfg.eval),  # type: ignore[arg-type]
+        facts=facts,
+    )
+
+
+# --- image data and figures -------------------------------------------------------------------
+
+
+def _read_images(
+    source: str, data: DataCfg, split: Literal["train", "test"]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], list[str]]:
+    path = Path(source)
+    if path.suffix.lower() == ".npz":
+        x, y = load_npz(path)
+        return x, y, []
+    if path.is_dir() and any("idx" in p.name for p in path.iterdir()):
+        x, y = load_mnist(path, split)
+        return x, y, []
+    return load_image_folder(path, size=data.image_size, channels=data.channels)
+
+
+def evaluate_images(
+    model: nn.Module, loader: DataLoader[Any], device: torch.device
+) -> dict[str, float]:
+    """Accuracy and mean cross-entropy of a classifier over a loader of (images, labels).
+
+    Returns:
+        ``accuracy``, ``loss`` and ``score`` (= ``accuracy``).
+    """
+    logits, labels = [], []
+    for x, y in loader:
+        logits.append(model(x.to(device)).float().cpu())
+        labels.append(y)
+    z, t = torch.cat(logits), torch.cat(labels)
+    acc = accuracy(z.numpy(), t.numpy())
+    return {"accuracy": acc, "loss": float(class_cross_entropy(z, t)), "score": acc}
+
+
+def _one_source(sources: tuple[str, ...], what: str) -> str:
+    if len(sources) != 1:
+        raise ConfigError(f"task 'image' takes exactly one {what} source, got {len(sources)}")
+    return sources[0]
+
+
+def _image_run(cfg: RunCfg, device: torch.device) -> tuple[Any, str, _Data]:
+    """Model and data of an image run (the data decides the classes, size and statistics)."""
+    x, y, names = _read_images(_one_source(cfg.data.train, "data.train"), cfg.data, "train")
+    if cfg.data.val:
+        vx, vy, _ = _read_images(_one_source(cfg.data.val, "data.val"), cfg.data, "test")
+    else:
+        rest, held = _split(len(y), cfg.data.val_fraction)
+        x, y, vx, vy = x[rest], y[rest], x[held], y[held]
+    mean, std = channel_stats(x)
+    n_classes = len(names) if names else int(max(y.max(), vy.max())) + 1
+    implied = {
+        "num_classes": n_classes,
+        "class_names": names,
+        "mean": list(mean),
+        "std": list(std),
+        "in_channels": x.shape[3] if x.ndim == 4 else 1,
+        "input_size": list(x.shape[1:3]),
+    }
+    model, arch = _build_model(cfg, implied)
+    mc = model.cfg  # init weights keep the statistics they were trained with
+    train_set = ImageDataset(
+        x,
+        y,
+        mean=mc.mean,
+        std=mc.std,
+        augment=cfg.data.augment_images,
+        class_names=names,
+        seed=cfg.train.seed,
+    )
+    val_set = ImageDataset(vx, vy, mean=mc.mean, std=mc.std, class_names=names)
+    val_loader = DataLoader(val_set, batch_size=max(cfg.train.batch_size, 256))
+    facts = {
+        "train_sources": list(cfg.data.train),
+        "val_sources": list(cfg.data.val) or "held out of train",
+        "train_images": len(train_set),
+        "val_images": len(val_set),
+        "classes": n_classes,
+    }
+    data = _Data(
+        train=train_set,
+        epoch_sets=[train_set],
+        evaluate=lambda m: evaluate_images(m, val_loader, device),
+        facts=facts,
+    )
+    return model, arch, data
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def _batches(
+    data: _Data, cfg: RunCfg, start_step: int, *, pin_memory: bool
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless batches, epoch after epoch, starting at batch ``start_step`` of the sequence.
+
+    Each rank reads its own shard of every epoch's permutation (``DistributedSampler``, also
+    with one process, so the order depends on the seed and epoch only and a resumed run picks
+    up exactly where the interrupted one was).
+    """
+    rank, world = _rank_world()
+    batch = cfg.train.batch_size
+    sampler: DistributedSampler[Any] = DistributedSampler(
+        data.train,
+        num_replicas=world,
+        rank=rank,
+        shuffle=True,
+        seed=cfg.train.seed,
+        drop_last=True,
+    )
+    per_epoch = len(sampler) // batch
+    if per_epoch == 0:
+        raise DataError(
+            f"{len(sampler) * world} training items are fewer than one batch of {batch}"
+            + (f" per process ({world} processes)" if world > 1 else "")
+        )
+    epoch, skip = divmod(start_step, per_epoch)
+    while True:
+        sampler.set_epoch(epoch)
+        for ds in data.epoch_sets:
+            ds.set_epoch(epoch)
+        order = list(sampler)[skip * batch :]
+        # Its own generator: an iterator draws a seed, which must not come from the global
+        # RNG (dropout's), or a resumed run would draw different dropout masks.
+        loader = DataLoader(
+            data.train,
+            batch_size=batch,
+            sampler=order,
+            drop_last=True,
+            num_workers=cfg.data.workers,
+            pin_memory=pin_memory,
+            generator=torch.Generator().manual_seed(epoch),
+        )
+        yield from loader
+        epoch, skip = epoch + 1, 0
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def _silent(line: str) -> None:
+    """The log of ranks other than 0."""
+
+
+def train(
+    cfg: RunCfg,
+    *,
+    device: torch.device,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    on_step: Callable[[int, float], None] | None = None,
+) -> RunResult:
+    """Run the training ``cfg`` describes on ``device`` (see the module docstring for files).
+
+    Args:
+        cfg: The run.
+        device: A concrete device (see :func:`resolve_device`; under ``torchrun`` the one
+            :func:`init_distributed` returned).
+        resume: Continue the run in ``cfg.out_dir`` from its last evaluation.
+        log: Receives notes and one line per evaluation (rank 0 only).
+        on_step: Called after every step with (steps done, loss), rank 0 only.
+
+    Returns:
+        The history, the model card and the path of the best weights.
+
+    Raises:
+        ConfigError: For inconsistent settings.
+        DataError: For unusable data (every problem listed).
+        CheckpointError: If ``resume`` finds no readable state, or ``init`` is unreadable.
+    """
+    out = Path(cfg.out_dir)
+    rank, world = _rank_world()
+    if rank != 0:
+        log = _silent
+    state: TrainState | None = load_state(out) if resume else None
+    if not resume and (out / STATE_FILE).exists():
+        raise CheckpointError(
+            f"'{out}' already holds a run: pass --resume to continue it, or pick another out_dir"
+        )
+    t0 = time.monotonic()
+    torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
+    if cfg.task == "image":
+        model, arch, data = _image_run(cfg, device)
+        loss_fn = class_cross_entropy
+    else:
+        model, arch = _build_model(cfg, {})
+        data = _vad_data(cfg, model)
+        loss_fn = frame_bce
+    n_params = sum(p.numel() for p in model.parameters())
+    card: dict[str, Any] = {
+        "task": cfg.task,
+        "arch": arch,
+        "init": cfg.init or None,
+        "params": n_params,
+        "device": str(device) if world == 1 else f"{world} x {device.type}",
+        **data.facts,
+    }
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg_to_dict(cfg), indent=1) + "\n")
+        log(
+            f"{arch}: {n_params} parameters on {card['device']}; "
+            + ", ".join(f"{k}={v}" for k, v in data.facts.items())
+        )
+    start_step = state.step if state is not None else 0
+    if state is not None:
+        log(f"resuming at step {start_step}")
+    history = fit(
+        model,
+        _batches(data, cfg, start_step, pin_memory=device.type == "cuda"),
+        data.evaluate,
+        replace(cfg.train, seed=cfg.train.seed + rank),
+        device=device,
+        log=log,
+        out_dir=out,
+        arch=arch,
+        loss_fn=loss_fn,
+        card=card,
+        resume=state,
+        on_step=on_step,
+        tensorboard=cfg.tensorboard,
+    )
+    best = out / "best.safetensors"
+    if rank != 0 or not history:
+        return RunResult(history, {}, best, model)
+    select = cfg.train.select_metric
+    best_row = max(history, key=lambda r: r.get(select, -math.inf))
+    card.update(
+        config=cfg_to_dict(cfg),
+        steps=history[-1]["step"],
+        best_step=best_row["step"],
+        wall_s=round(time.monotonic() - t0 + (state.elapsed_s if state else 0.0), 1),
+        validation={k: v for k, v in best_row.items() if k not in ("step", "lr")},
+    )
+    card = json.loads(json.dumps(card, default=str))
+    save_weights(load_model(best), best, arch=arch, card=card)
+    (out / "card.json").write_text(json.dumps(card, indent=1) + "\n")
+    return RunResult(history, card, best, model)
