@@ -20,7 +20,7 @@ def test_bundled_default_exists_and_loads() -> None:
     model = vc.load_model()
     assert not model.training
     card = vc.read_metadata(vc.DEFAULT_MODEL)["card"]
-    assert card["parameters"] == sum(p.numel() for p in model.parameters()) <= 100_000
+    assert card["params"] == sum(p.numel() for p in model.parameters()) <= 100_000
 
 
 def test_every_bundled_model_loads_and_is_small() -> None:

@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+import time
 import types
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,7 @@ def _fake_sounddevice(audio: np.ndarray, rate: int, *, interrupt: bool = False) 
                 for i in range(0, audio.size, self.blocksize):
                     block = audio[i : i + self.blocksize, None].repeat(self.channels, 1)
                     self.callback(block.astype(np.float32), block.shape[0], None, None)
+                    time.sleep(0.001)  # a device delivers blocks over time
                 if interrupt:
                     signal.raise_signal(signal.SIGINT)  # the user presses Ctrl-C
 

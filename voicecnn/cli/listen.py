@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import math
 import queue
+import signal
 import sys
+import threading
 import time
 import typing
 from collections import deque
@@ -250,6 +252,7 @@ def listen(
     name = str(info.get("name", dev))
     limit = math.inf if duration is None else duration * capture_rate
     t0 = time.monotonic()
+
     def consume(block: np.ndarray) -> None:
         if state.samples + block.size > limit:
             block = block[: int(limit - state.samples)]
@@ -259,31 +262,44 @@ def listen(
             writer.add(block)
         handle(det.feed(block))
 
+    def refresh() -> None:
+        if live is not None:
+            live.update(_panel(state.level, state.prob, state.speaking, log,
+                               state.samples / capture_rate, name, threshold), refresh=True)
+
+    # Ctrl-C sets a flag checked between blocks, so it never lands inside the detector.
+    stop = threading.Event()
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    except ValueError:  # not the main thread: Ctrl-C stays a KeyboardInterrupt
+        previous = None
+    if live is not None:
+        live.start()
     try:
         with sd.InputStream(device=dev, channels=1, samplerate=capture_rate, dtype="float32",
                             blocksize=max(1, capture_rate // 50), callback=callback):
-            if live is not None:
-                live.start()
-            while state.samples < limit:
+            while state.samples < limit and not stop.is_set():
                 try:
-                    consume(blocks.get(timeout=0.5))
+                    consume(blocks.get(timeout=0.1))
                 except queue.Empty:
                     continue
-                if live is not None:
-                    live.update(_panel(state.level, state.prob, state.speaking, log,
-                                       state.samples / capture_rate, name, threshold),
-                                refresh=True)
+                refresh()
     except KeyboardInterrupt:
         pass
     except sd.PortAudioError as e:
+        if live is not None:
+            live.stop()
         error(f"audio input failed: {str(e).splitlines()[0]}")
         raise typer.Exit(code=1) from None
     finally:
-        if live is not None:
-            live.stop()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     while state.samples < limit and not blocks.empty():  # audio captured before the stop
         consume(blocks.get_nowait())
     handle(det.flush())
+    refresh()  # the final state, with what the stop left in the queue
+    if live is not None:
+        live.stop()
     speech_s = sum(e.time_s * (1 if e.kind == "end" else -1) for e in events)
     summary = {
         "event": "summary", "duration_s": round(state.samples / capture_rate, 3),

@@ -32,7 +32,7 @@ def models(
         card = meta["card"]
         bundled.append({
             "name": name, "arch": meta["arch"], "default": name == vc.DEFAULT_MODEL,
-            "parameters": card.get("parameters"), "validation": card.get("validation", {}),
+            "parameters": card.get("params"), "validation": card.get("validation", {}),
         })
     if as_json:
         write_stdout(json.dumps({"architectures": archs, "bundled": bundled}) + "\n")

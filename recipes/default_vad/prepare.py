@@ -1,0 +1,262 @@
+"""Fetch the data of the default VAD recipe and write its train/validation split.
+
+Installs the Debian packages it reads (Asterisk prompts, Fish Fillets Czech dialogue, Wesnoth
+music), downloads two PyPI source packages for their labelled recordings (pyannote.audio's
+``sample.wav`` + ``.rttm``; pocketsphinx's LibriVox ``.wav`` + ``.lab``), unpacks just those
+files, and writes ``split.json`` and ``sources.json`` to the cache directory. Audio is read in
+place (``/usr/share``, ``shared/data``) or unpacked into the cache, never into the repository.
+
+    python recipes/default_vad/prepare.py [--out ~/.cache/voicecnn/default_vad]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+DEFAULT_OUT = Path("~/.cache/voicecnn/default_vad").expanduser()
+APT_PACKAGES = (
+    "asterisk-core-sounds-en-wav",
+    "asterisk-core-sounds-es-wav",
+    "asterisk-core-sounds-fr-wav",
+    "asterisk-core-sounds-ru-wav",
+    "fillets-ng-data",
+    "fillets-ng-data-cs",
+    "wesnoth-1.16-music",
+)
+ASTERISK = Path("/usr/share/asterisk/sounds")
+ASTERISK_TRAIN = ("en_US_f_Allison", "es_MX_f_Allison", "fr_CA_f_June")
+ASTERISK_VAL = "ru_RU_f_IvrvoiceRU"
+# Prompts whose transcript is bracketed non-speech (tones, beeps, monkey screeches).
+ASTERISK_NONSPEECH = {"ascending-2tone", "descending-2tone", "beep", "beeperr", "tt-monkeys"}
+FILLETS = Path("/usr/share/games/fillets-ng/sound")
+WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/music")
+WESNOTH_TRAIN_TRACKS = 16
+WESNOTH_VAL_EVERY = 5
+ESC_VAL_FOLD = "5"
+
+SOURCES: dict[str, dict[str, str]] = {
+    "librispeech": {
+        "licence": "CC BY 4.0",
+        "origin": "shared/data (LibriSpeech, Panayotov et al.)",
+    },
+    "fsdd": {"licence": "CC BY-SA 4.0", "origin": "shared/data (Free Spoken Digit Dataset)"},
+    "ljspeech": {"licence": "public domain", "origin": "shared/data (LJ Speech, K. Ito)"},
+    "misc": {
+        "licence": "CC BY 4.0 / CMU ARCTIC (BSD-style) / public domain",
+        "origin": "shared/data speech/misc",
+    },
+    "asterisk": {
+        "licence": "CC BY-SA 3.0 (en, es, fr: Allison Smith, June Wallack); CC BY 3.0 (ru: Maxim)",
+        "origin": "Debian asterisk-core-sounds-*-wav",
+    },
+    "fillets_cs": {"licence": "GPL-2", "origin": "Debian fillets-ng-data-cs"},
+    "esc10": {"licence": "CC BY 3.0", "origin": "shared/data (ESC-10, K. J. Piczak)"},
+    "music_nature": {
+        "licence": "CC BY 3.0 / CC BY 4.0 / public domain",
+        "origin": "shared/data (librosa and MTG sms-tools examples)",
+    },
+    "noise": {"licence": "CC BY 4.0", "origin": "shared/data (Speech Commands background noise)"},
+    "wesnoth_music": {"licence": "GPL-2+", "origin": "Debian wesnoth-1.16-music"},
+    "rir": {"licence": "CC BY 4.0", "origin": "shared/data (MTG sms-tools)"},
+    "pyannote_sample": {"licence": "MIT", "origin": "PyPI pyannote.audio wheel, sample.wav + rttm"},
+    "pocketsphinx_librivox": {
+        "licence": "BSD-2-Clause (package); LibriVox audio public domain",
+        "origin": "PyPI pocketsphinx sdist, test/data/librivox *.wav + .lab",
+    },
+    "synthetic": {"licence": "generated", "origin": "coloured noise, hum, tones, clicks, RIRs"},
+}
+
+
+def ensure_apt(packages: tuple[str, ...]) -> None:
+    """Install the missing Debian packages (``apt-get install --no-install-recommends``)."""
+    missing = [
+        p
+        for p in packages
+        if subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
+        ).stdout.strip()
+        != "install ok installed"
+    ]
+    if not missing:
+        return
+    print(f"apt-get install {' '.join(missing)}", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *missing], check=True)
+
+
+def _pip_download(spec: list[str], dest: Path) -> Path:
+    """``pip download --no-deps`` into ``dest``; returns the downloaded file."""
+    before = set(dest.iterdir())
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), *spec],
+        check=True,
+    )
+    new = set(dest.iterdir()) - before
+    return new.pop() if new else max(dest.iterdir(), key=lambda p: p.stat().st_mtime)
+
+
+def rttm_segments(text: str) -> list[list[float]]:
+    """``[start, end]`` seconds of every SPEAKER turn of an RTTM file."""
+    segs = []
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "SPEAKER":
+            start, dur = float(parts[3]), float(parts[4])
+            segs.append([start, start + dur])
+    return segs
+
+
+def lab_segments(text: str) -> list[list[float]]:
+    """Speech ``[start, end]`` seconds from Audacity point labels (``t t speech|silence``).
+
+    Each line switches the state to its label from that time on.
+    """
+    segs: list[list[float]] = []
+    start: float | None = None
+    for line in text.splitlines():
+        t, _, state = line.split()
+        if state == "speech":
+            start = float(t)
+        elif start is not None:
+            segs.append([start, float(t)])
+            start = None
+    return segs
+
+
+def fetch_real(out: Path) -> list[dict[str, Any]]:
+    """Unpack the real labelled recordings into ``out/real``; return them with speech segments."""
+    real = out / "real"
+    real.mkdir(parents=True, exist_ok=True)
+    items: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = _pip_download(["pyannote.audio"], Path(tmp))
+        with zipfile.ZipFile(wheel) as z:
+            for name in ("sample.wav", "sample.rttm"):
+                (real / f"pyannote_{name}").write_bytes(z.read(f"pyannote/audio/sample/{name}"))
+        # --no-binary for this package only: its build dependencies may still be wheels.
+        sdist = _pip_download(["--no-binary", "pocketsphinx", "pocketsphinx"], Path(tmp))
+        with tarfile.open(sdist) as tar:
+            for member in tar.getmembers():
+                if "/test/data/librivox/" in member.name and member.isfile():
+                    f = tar.extractfile(member)
+                    assert f is not None
+                    (real / f"pocketsphinx_{Path(member.name).name}").write_bytes(f.read())
+    items.append(
+        {
+            "name": "pyannote_sample",
+            "path": str(real / "pyannote_sample.wav"),
+            "segments": rttm_segments((real / "pyannote_sample.rttm").read_text()),
+        }
+    )
+    for lab in sorted(real.glob("pocketsphinx_*.lab")):
+        items.append(
+            {
+                "name": lab.stem,
+                "path": str(lab.with_suffix(".wav")),
+                "segments": lab_segments(lab.read_text()),
+            }
+        )
+    return items
+
+
+def _manifest() -> list[dict[str, str]]:
+    with (SHARED / "manifest.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def build_split(real: list[dict[str, Any]]) -> dict[str, Any]:
+    """File lists for training and validation, split by speaker / voice / fold / track."""
+    rows = _manifest()
+
+    def shared(pred: Callable[[dict[str, str]], bool]) -> list[str]:
+        return [str(SHARED / r["path"]) for r in rows if pred(r)]
+
+    libri_val_speakers = {
+        r["speaker"] for r in rows if r["set"] == "librispeech" and "test-other" in r["path"]
+    }
+
+    def esc_fold(row: dict[str, str]) -> str:
+        return Path(row["path"]).name.split("-")[0]
+
+    def asterisk(voice: str) -> list[str]:
+        return sorted(
+            str(p)
+            for p in (ASTERISK / voice).rglob("*.wav")
+            if p.parent.name != "silence" and p.stem not in ASTERISK_NONSPEECH
+        )
+
+    tracks = sorted(str(p) for p in WESNOTH.glob("*.ogg"))
+    val_tracks = tracks[::WESNOTH_VAL_EVERY]
+    train_tracks = [t for t in tracks if t not in val_tracks][:WESNOTH_TRAIN_TRACKS]
+    fillets = sorted(str(p) for p in FILLETS.glob("*/cs/*.ogg") if "-x-" not in p.name)
+    return {
+        "train": {
+            "speech": {
+                "librispeech": shared(
+                    lambda r: r["set"] == "librispeech" and r["speaker"] not in libri_val_speakers
+                ),
+                "fsdd": shared(lambda r: r["set"] == "fsdd"),
+                "ljspeech": shared(lambda r: r["set"] == "ljspeech"),
+                "misc": shared(lambda r: r["set"] == "misc"),
+                "asterisk": [f for v in ASTERISK_TRAIN for f in asterisk(v)],
+                "fillets_cs": fillets,
+            },
+            "negatives": {
+                "esc10": shared(lambda r: r["set"] == "esc10" and esc_fold(r) != ESC_VAL_FOLD),
+                "music": shared(lambda r: r["set"] == "music_nature") + train_tracks,
+                "noise": shared(lambda r: r["set"] == "noise"),
+            },
+            "rirs": shared(lambda r: r["role"] == "rir"),
+        },
+        "val": {
+            "speech": {
+                "librispeech_test_other": shared(
+                    lambda r: r["set"] == "librispeech" and r["speaker"] in libri_val_speakers
+                ),
+                "asterisk_ru": asterisk(ASTERISK_VAL),
+            },
+            "backgrounds": {
+                "esc10_fold5": shared(lambda r: r["set"] == "esc10" and esc_fold(r) == ESC_VAL_FOLD)
+            },
+            "music": val_tracks,
+            "real": real,
+        },
+    }
+
+
+def main() -> None:
+    """Parse arguments, fetch everything, write ``split.json`` and ``sources.json``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cache directory")
+    args = ap.parse_args()
+    out = args.out.expanduser().resolve()
+    if out.is_relative_to(REPO):
+        ap.error(f"--out must be outside the repository ({REPO})")
+    out.mkdir(parents=True, exist_ok=True)
+    ensure_apt(APT_PACKAGES)
+    split = build_split(fetch_real(out))
+    (out / "split.json").write_text(json.dumps(split, indent=1))
+    (out / "sources.json").write_text(json.dumps(SOURCES, indent=1))
+    for part in ("train", "val"):
+        for kind, groups in split[part].items():
+            if isinstance(groups, dict):
+                print(part, kind, {k: len(v) for k, v in groups.items()})
+            else:
+                print(part, kind, len(groups))
+    print(f"wrote {out / 'split.json'}")
+
+
+if __name__ == "__main__":
+    main()
