@@ -25,6 +25,7 @@ from voicecnn.errors import ConfigError
 
 __all__ = [
     "Segment",
+    "clean_mask",
     "drop_short",
     "hysteresis",
     "mask_to_segments",
@@ -296,6 +297,21 @@ def hysteresis(probs: npt.ArrayLike, onset: float, offset: float) -> npt.NDArray
     decided = turn_on | (p < offset)
     last_decided = np.maximum.accumulate(np.where(decided, np.arange(p.size), -1))
     return np.where(last_decided >= 0, turn_on[np.maximum(last_decided, 0)], False)
+
+
+def clean_mask(mask: npt.ArrayLike, *, min_gap: int, min_run: int) -> npt.NDArray[np.bool_]:
+    """Fill gaps shorter than ``min_gap`` frames, then clear runs shorter than ``min_run``.
+
+    The frame-level gap filling and dropping of :func:`segments_from_probs`, for masks (e.g.
+    labels derived from energy).
+    """
+    array = np.asarray(mask, dtype=bool)
+    starts, ends = _merge_gap_frames(*_mask_runs(array), min_gap)
+    starts, ends = _drop_short_frames(starts, ends, min_run)
+    out = np.zeros(array.shape, dtype=bool)
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        out[start:end] = True
+    return out
 
 
 def mask_to_segments(mask: npt.ArrayLike, frame_hop_s: float) -> list[Segment]:

@@ -276,10 +276,10 @@ class _ClipSources(Sequence[Source]):
         if index in self._cache:
             self._cache.move_to_end(index)
             return self._cache[index]
-        wave = load_audio(self.paths[index], self.cfg.sr)
+        wave = load_audio(self.paths[index], self.cfg.sample_rate)
         hop = self.cfg.hop
         if self.speech:
-            labels = speech_labels(wave, hop=hop, sr=self.cfg.sr)
+            labels = speech_labels(wave, hop=hop, sample_rate=self.cfg.sample_rate)
         else:
             labels = np.zeros(len(wave) // hop, dtype=np.float32)
         source = Source(wave, labels)
@@ -308,7 +308,7 @@ class ClipMixDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         seed: Seed (>= 0) of the mixtures.
         mix_cfg: Mixing settings; its ``seconds`` is replaced by ``crop_s``.
         length: Items per epoch; None for the number of clips.
-        rirs: Real room impulse responses (float32 arrays at ``mix_cfg.sr``) to draw from.
+        rirs: Real room impulse responses (float32 arrays at ``mix_cfg.sample_rate``) to draw from.
         cache_size: Clips kept in memory per process.
 
     Raises:
@@ -332,8 +332,8 @@ class ClipMixDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             raise DataError("ClipMixDataset needs at least one speech clip")
         cfg = mix_cfg if mix_cfg is not None else MixCfg()
         self.hop_length = cfg.hop
-        self.sample_rate = cfg.sr
-        self.frame_hop_s = cfg.hop / cfg.sr
+        self.sample_rate = cfg.sample_rate
+        self.frame_hop_s = cfg.hop / cfg.sample_rate
         self.n_frames = _crop_frames(crop_s, self.frame_hop_s)
         self.cfg = replace(cfg, seconds=self.n_frames * self.frame_hop_s)
         self.n_samples = self.n_frames * self.hop_length

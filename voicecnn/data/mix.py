@@ -1,8 +1,8 @@
 """Seedable mixing and augmentation for VAD training data.
 
 Every function is pure: randomness comes only from the ``numpy.random.Generator`` passed in,
-so a seed reproduces a mixture exactly. Waveforms are float32 mono at ``sr`` Hz; frame labels
-use the model's framing (frame ``t`` covers samples ``[t * hop, (t + 1) * hop)``).
+so a seed reproduces a mixture exactly. Waveforms are float32 mono at ``sample_rate`` Hz; frame
+labels use the model's framing (frame ``t`` covers samples ``[t * hop, (t + 1) * hop)``).
 
 Labels come from the *clean, dry* speech (before reverberation, noise and filters) and are
 tight: only gaps shorter than ``max_gap_s`` are filled, longer pauses stay non-speech.
@@ -18,13 +18,14 @@ import numpy.typing as npt
 import soxr
 from scipy import signal
 
+from voicecnn.segments import clean_mask
+
 __all__ = [
     "MixCfg",
     "Source",
     "babble",
     "clicks",
     "coloured_noise",
-    "fill_short_gaps",
     "hum",
     "make_mixture",
     "random_crop",
@@ -66,35 +67,11 @@ def _unit_rms(x: npt.NDArray[np.float64]) -> F32:
     return np.asarray(x / (np.sqrt(np.mean(x**2)) + _EPS), dtype=np.float32)
 
 
-def fill_short_gaps(mask: npt.NDArray[np.bool_], max_gap: int) -> npt.NDArray[np.bool_]:
-    """Set to True the runs of False shorter than ``max_gap`` that lie between two True runs."""
-    out = mask.copy()
-    idx = np.flatnonzero(mask)
-    if idx.size < 2:
-        return out
-    gaps = np.diff(idx) - 1
-    for i in np.flatnonzero((gaps > 0) & (gaps < max_gap)):
-        out[idx[i] + 1 : idx[i + 1]] = True
-    return out
-
-
-def _drop_short_runs(mask: npt.NDArray[np.bool_], min_run: int) -> npt.NDArray[np.bool_]:
-    """Clear runs of True shorter than ``min_run`` frames."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.diff(padded)
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    out = mask.copy()
-    for s, e in zip(starts, ends, strict=True):
-        if e - s < min_run:
-            out[s:e] = False
-    return out
-
-
 def speech_labels(
     wave: F32,
     *,
     hop: int = 160,
-    sr: int = 16000,
+    sample_rate: int = 16000,
     rel_db: float = -35.0,
     abs_floor_db: float = -75.0,
     max_gap_s: float = 0.1,
@@ -116,8 +93,11 @@ def speech_labels(
     smooth = np.convolve(frames, np.ones(2) / 2, mode="same")
     db = 10.0 * np.log10(smooth + _EPS)
     mask = (db > db.max() + rel_db) & (db > abs_floor_db)
-    mask = fill_short_gaps(mask, max(1, round(max_gap_s * sr / hop)))
-    mask = _drop_short_runs(mask, max(1, round(min_speech_s * sr / hop)))
+    mask = clean_mask(
+        mask,
+        min_gap=max(1, round(max_gap_s * sample_rate / hop)),
+        min_run=max(1, round(min_speech_s * sample_rate / hop)),
+    )
     return mask.astype(np.float32)
 
 
@@ -144,22 +124,22 @@ def coloured_noise(n: int, rng: np.random.Generator, exponent: float) -> F32:
     return _unit_rms(x)
 
 
-def hum(n: int, rng: np.random.Generator, sr: int = 16000) -> F32:
+def hum(n: int, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
     """Mains hum or machine drone: a 50/60 Hz (or random) fundamental with decaying harmonics."""
     f0 = float(rng.choice([50.0, 60.0, rng.uniform(80.0, 400.0)]))
-    t = np.arange(n) / sr
+    t = np.arange(n) / sample_rate
     x = np.zeros(n)
     for k in range(1, int(rng.integers(2, 12))):
-        if f0 * k >= sr / 2:
+        if f0 * k >= sample_rate / 2:
             break
         x += rng.uniform(0.1, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi))
     x += 0.05 * rng.standard_normal(n)
     return _unit_rms(x)
 
 
-def tones(n: int, rng: np.random.Generator, sr: int = 16000) -> F32:
+def tones(n: int, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
     """Beeps, dual tones (DTMF-like) and sweeps switched on and off at random."""
-    t = np.arange(n) / sr
+    t = np.arange(n) / sample_rate
     kind = int(rng.integers(0, 3))
     if kind == 0:
         x = np.sin(2 * np.pi * rng.uniform(300, 4000) * t)
@@ -169,23 +149,27 @@ def tones(n: int, rng: np.random.Generator, sr: int = 16000) -> F32:
         )
     else:
         f = rng.uniform(100, 1000) * np.exp(t * rng.uniform(-1.0, 1.0))
-        x = np.sin(2 * np.pi * np.cumsum(f) / sr)
-    period = int(rng.uniform(0.1, 2.0) * sr)
+        x = np.sin(2 * np.pi * np.cumsum(f) / sample_rate)
+    period = int(rng.uniform(0.1, 2.0) * sample_rate)
     duty = rng.uniform(0.2, 1.0)
     gate = (np.arange(n) % period) < duty * period
     x = x * gate
     return _unit_rms(x)
 
 
-def clicks(n: int, rng: np.random.Generator, sr: int = 16000) -> F32:
+def clicks(n: int, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
     """Impulsive knocks and handling noise: short decaying filtered bursts at random times."""
     x = np.zeros(n)
     for _ in range(int(rng.integers(1, 12))):
-        length = int(rng.uniform(0.005, 0.15) * sr)
+        length = int(rng.uniform(0.005, 0.15) * sample_rate)
         burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (length / 5))
         lo = rng.uniform(50, 2000)
         sos = signal.butter(
-            2, [lo, min(lo * rng.uniform(2, 8), sr / 2 - 100)], btype="band", fs=sr, output="sos"
+            2,
+            [lo, min(lo * rng.uniform(2, 8), sample_rate / 2 - 100)],
+            btype="band",
+            fs=sample_rate,
+            output="sos",
         )
         burst = signal.sosfilt(sos, burst) * rng.uniform(0.1, 1.0)
         at = int(rng.integers(0, max(1, n - length)))
@@ -208,7 +192,7 @@ def babble(speech: Sequence[Source], n: int, rng: np.random.Generator, n_talkers
 
 def synthetic_rir(
     rng: np.random.Generator,
-    sr: int = 16000,
+    sample_rate: int = 16000,
     rt60_s: tuple[float, float] = (0.15, 1.0),
     drr_db: tuple[float, float] = (-6.0, 12.0),
 ) -> F32:
@@ -218,15 +202,15 @@ def synthetic_rir(
     direct-to-reverberant ratio sets how distant the talker sounds (low DRR = far-field).
     """
     rt60 = rng.uniform(*rt60_s)
-    n = int(min(rt60, 1.2) * sr)
-    t = np.arange(n) / sr
+    n = int(min(rt60, 1.2) * sample_rate)
+    t = np.arange(n) / sample_rate
     tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
-    sos = signal.butter(1, rng.uniform(2000, 7000), fs=sr, output="sos")
+    sos = signal.butter(1, rng.uniform(2000, 7000), fs=sample_rate, output="sos")
     tail = signal.sosfilt(sos, tail)
     for _ in range(int(rng.integers(2, 8))):  # a few discrete early reflections
-        at = int(rng.uniform(0.002, 0.04) * sr)
+        at = int(rng.uniform(0.002, 0.04) * sample_rate)
         if at < n:
-            tail[at] += rng.uniform(-0.5, 0.5) * np.exp(-6.9 * at / sr / rt60) * 5
+            tail[at] += rng.uniform(-0.5, 0.5) * np.exp(-6.9 * at / sample_rate / rt60) * 5
     tail[0] = 0.0
     tail_energy = np.sum(tail**2) + _EPS
     direct = np.sqrt(tail_energy * 10 ** (rng.uniform(*drr_db) / 10))
@@ -245,20 +229,24 @@ def reverberate(wave: F32, rir: F32) -> F32:
     return np.asarray(y * gain, dtype=np.float32)
 
 
-def telephone(wave: F32, rng: np.random.Generator, sr: int = 16000) -> F32:
+def telephone(wave: F32, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
     """Telephone channel: 300-3400 Hz band-pass, 8 kHz down/up-sampling, optional mu-law."""
     sos = signal.butter(
-        4, [rng.uniform(200, 400), rng.uniform(3200, 3500)], btype="band", fs=sr, output="sos"
+        4,
+        [rng.uniform(200, 400), rng.uniform(3200, 3500)],
+        btype="band",
+        fs=sample_rate,
+        output="sos",
     )
     y = signal.sosfilt(sos, wave).astype(np.float32)
-    y8 = soxr.resample(y, sr, 8000)
+    y8 = soxr.resample(y, sample_rate, 8000)
     if rng.random() < 0.5:
         mu = 255.0
         peak = np.max(np.abs(y8)) + _EPS
         q = np.sign(y8) * np.log1p(mu * np.abs(y8 / peak)) / np.log1p(mu)
         q = np.round(q * 127) / 127
         y8 = (np.sign(q) * np.expm1(np.abs(q) * np.log1p(mu)) / mu * peak).astype(np.float32)
-    y = soxr.resample(y8, 8000, sr)
+    y = soxr.resample(y8, 8000, sample_rate)
     out = np.zeros(len(wave), dtype=np.float32)
     m = min(len(y), len(wave))
     out[:m] = y[:m]
@@ -272,7 +260,7 @@ class MixCfg:
     Attributes:
         seconds: Mixture length.
         hop: Samples per label frame.
-        sr: Sample rate.
+        sample_rate: Sample rate.
         p_speech: Chance that a mixture contains speech at all.
         max_utterances: Most speech crops placed in one mixture (they may overlap).
         snr_db: Speech-to-background range (speech RMS over its active samples).
@@ -288,7 +276,7 @@ class MixCfg:
 
     seconds: float = 4.0
     hop: int = 160
-    sr: int = 16000
+    sample_rate: int = 16000
     p_speech: float = 0.75
     max_utterances: int = 3
     snr_db: tuple[float, float] = (-5.0, 30.0)
@@ -304,18 +292,18 @@ class MixCfg:
     @property
     def n_frames(self) -> int:
         """Label frames per mixture."""
-        return int(round(self.seconds * self.sr / self.hop))
+        return int(round(self.seconds * self.sample_rate / self.hop))
 
 
-def _synthetic_background(n: int, rng: np.random.Generator, sr: int) -> F32:
+def _synthetic_background(n: int, rng: np.random.Generator, sample_rate: int) -> F32:
     kind = int(rng.integers(0, 4))
     if kind == 0:
         return coloured_noise(n, rng, float(rng.uniform(-1.0, 2.0)))
     if kind == 1:
-        return hum(n, rng, sr)
+        return hum(n, rng, sample_rate)
     if kind == 2:
-        return tones(n, rng, sr)
-    return clicks(n, rng, sr)
+        return tones(n, rng, sample_rate)
+    return clicks(n, rng, sample_rate)
 
 
 def _place(canvas: npt.NDArray[np.float64], clip: F32, at: int) -> None:
@@ -354,7 +342,9 @@ def _background(
             _place(bg, crop, int(rng.integers(0, n - len(crop) + 1)))
         bg /= np.sqrt(np.mean(bg**2)) + _EPS
     if rng.random() < cfg.p_synth_bg or not bg.any():
-        synth = _synthetic_background(n, rng, cfg.sr) * 10 ** (rng.uniform(-25.0, 5.0) / 20)
+        synth = _synthetic_background(n, rng, cfg.sample_rate) * 10 ** (
+            rng.uniform(-25.0, 5.0) / 20
+        )
         bg += synth
     return bg
 
@@ -398,7 +388,11 @@ def make_mixture(
             wave = crop.wave.astype(np.float32)
             if rng.random() < cfg.p_reverb:
                 use_real = rirs and rng.random() < cfg.p_real_rir
-                rir = rirs[int(rng.integers(len(rirs)))] if use_real else synthetic_rir(rng, cfg.sr)
+                rir = (
+                    rirs[int(rng.integers(len(rirs)))]
+                    if use_real
+                    else synthetic_rir(rng, cfg.sample_rate)
+                )
                 wave = reverberate(wave, rir)
             active = np.repeat(crop.labels > 0, cfg.hop)
             level = rms_db(wave, active)
@@ -418,6 +412,6 @@ def make_mixture(
             fg += bab * 10 ** ((speech_db - rng.uniform(*cfg.babble_below_db)) / 20)
     x = (fg + bg).astype(np.float32)
     if rng.random() < cfg.p_telephone:
-        x = telephone(x, rng, cfg.sr)
+        x = telephone(x, rng, cfg.sample_rate)
     x *= 10 ** ((rng.uniform(*cfg.level_dbfs) - rms_db(x)) / 20)
     return np.clip(x, -1.0, 1.0).astype(np.float32), labels

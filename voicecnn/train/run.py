@@ -101,7 +101,7 @@ class DataCfg:
             training recordings (or images).
         val_fraction: Share held out when ``val`` is empty (every n-th item).
         clips: ``vad`` only: a folder with ``speech/`` and ``nonspeech/`` clip folders, mixed
-            on the fly with the ``[augment]`` settings (needs scipy: ``voicecnn[data]``).
+            on the fly with the ``[augment]`` settings (scipy).
         clip_items: Mixtures per epoch from ``clips`` (0 = one per clip).
         crop_s: ``vad``: seconds per training crop.
         image_size: ``image`` folders: (H, W) the images are resized to.
@@ -392,8 +392,10 @@ def _vad_data(cfg: RunCfg, model: Any) -> _Data:
 
         root = Path(cfg.data.clips)
         clips = scan_clip_folders(root / "speech", root / "nonspeech")
-        if cfg.augment.sr != model.sample_rate or cfg.augment.hop != model.hop_length:
-            raise ConfigError("augment.sr and augment.hop must match the model's rate and hop")
+        if cfg.augment.sample_rate != model.sample_rate or cfg.augment.hop != model.hop_length:
+            raise ConfigError(
+                "augment.sample_rate and augment.hop must match the model's rate and hop"
+            )
         mixes = ClipMixDataset(
             clips.speech,
             clips.nonspeech,
