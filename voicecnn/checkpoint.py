@@ -20,6 +20,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
+from voicecnn._io import read_bytes
 from voicecnn.config import cfg_from_dict, cfg_to_dict
 from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
 from voicecnn.models import create_model, is_model, list_models
@@ -120,14 +121,7 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
         return bundled.read_bytes(), f"bundled:{text}"
     p = Path(name_or_path)
     if p.suffix == ".safetensors" or p.exists():
-        try:
-            return p.read_bytes(), str(p)
-        except FileNotFoundError as e:
-            raise CheckpointError(f"cannot read '{p}': file not found") from e
-        except IsADirectoryError as e:
-            raise CheckpointError(f"cannot read '{p}': is a directory") from e
-        except OSError as e:
-            raise CheckpointError(f"cannot read '{p}': {e.strerror}") from e
+        return read_bytes(p, CheckpointError), str(p)
     known = ", ".join(bundled_models()) or "none"
     if is_model(text):
         raise UnknownModelError(

@@ -25,6 +25,7 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import Dataset
 
+from voicecnn._io import read_bytes
 from voicecnn.errors import ConfigError, DataError
 
 __all__ = [
@@ -53,18 +54,6 @@ _IDX_TYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 
                               0x0E: ">f8"}
 
 
-def _read_bytes(path: str | Path) -> bytes:
-    p = Path(path)
-    try:
-        return p.read_bytes()
-    except FileNotFoundError as e:
-        raise DataError(f"cannot read '{p}': file not found") from e
-    except IsADirectoryError as e:
-        raise DataError(f"cannot read '{p}': is a directory") from e
-    except OSError as e:
-        raise DataError(f"cannot read '{p}': {e.strerror or e}") from e
-
-
 def read_idx(path: str | Path) -> npt.NDArray[Any]:
     """Read an IDX file (the MNIST and Fashion-MNIST format), gzip-compressed or raw.
 
@@ -80,7 +69,7 @@ def read_idx(path: str | Path) -> npt.NDArray[Any]:
         DataError: If the file is missing, not gzip when it looks so, has a bad magic number, or
             holds fewer or more bytes than its header says; the message names the file.
     """
-    data = _read_bytes(path)
+    data = read_bytes(path, DataError)
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
@@ -194,7 +183,7 @@ def load_npz(path: str | Path, x_key: str = "x", y_key: str = "y") -> tuple[_U8,
         DataError: If the file is unreadable, a key is missing, or the arrays do not fit.
     """
     p = Path(path)
-    _read_bytes(p)  # the same messages as the other readers for missing files
+    read_bytes(p, DataError)  # the same messages as the other readers for missing files
     try:
         with np.load(p, allow_pickle=False) as npz:
             missing = [k for k in (x_key, y_key) if k not in npz.files]

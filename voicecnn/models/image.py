@@ -124,7 +124,36 @@ class ImageCnnCfg:
             raise ValueError("std values must be positive")
 
 
-class ImageCnn(nn.Module):
+class _Classifier(nn.Module):
+    """What image and clip classifiers share: the head, its labels and its reset."""
+
+    cfg: Any  # ImageCnnCfg | ClipCnnCfg: both have num_classes and class_names
+    head: ClassifierHead
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes K."""
+        return int(self.cfg.num_classes)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Label of each class: the configured names, else ``"0"``, ``"1"``..."""
+        return tuple(self.cfg.class_names) or tuple(str(i) for i in range(self.num_classes))
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Feature map -> logits (B, K)."""
+        return self.head(features)  # type: ignore[no-any-return]
+
+    def reset_head(self, num_classes: int, class_names: Sequence[str] = ()) -> None:
+        """Replace the classifier's linear layer with a fresh one for ``num_classes`` classes.
+
+        The config follows (``num_classes``, ``class_names``), so the model saves and loads.
+        """
+        self.cfg = replace(self.cfg, num_classes=num_classes, class_names=tuple(class_names))
+        self.head.reset(num_classes)
+
+
+class ImageCnn(_Classifier):
     """Normalised images (B, C, H, W) -> class logits (B, K).
 
     Inputs are pixels scaled to [0, 1] and normalised with ``cfg.mean``/``cfg.std``, as
@@ -152,16 +181,6 @@ class ImageCnn(nn.Module):
         self.head = ClassifierHead(in_features, cfg.num_classes, pool=cfg.pool,
                                    dropout=cfg.dropout)
 
-    @property
-    def num_classes(self) -> int:
-        """Number of classes K."""
-        return self.cfg.num_classes
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        """Label of each class: the configured names, else ``"0"``, ``"1"``..."""
-        return self.cfg.class_names or tuple(str(i) for i in range(self.cfg.num_classes))
-
     def _check_size(self, size: tuple[int, int]) -> None:
         lo_h, lo_w = self.min_input_size
         if size[0] < lo_h or size[1] < lo_w:
@@ -188,10 +207,6 @@ class ImageCnn(nn.Module):
         self.check_input(x)
         return self.stack(x)  # type: ignore[no-any-return]
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Feature map (B, C', H', W') -> logits (B, K)."""
-        return self.head(features)  # type: ignore[no-any-return]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images (B, C, H, W) -> class logits (B, K).
 
@@ -200,14 +215,6 @@ class ImageCnn(nn.Module):
                 (``pool="flatten"``), or an image smaller than :attr:`min_input_size`.
         """
         return self.forward_head(self.forward_features(x))
-
-    def reset_head(self, num_classes: int, class_names: Sequence[str] = ()) -> None:
-        """Replace the classifier's linear layer with a fresh one for ``num_classes`` classes.
-
-        The config follows (``num_classes``, ``class_names``), so the model saves and loads.
-        """
-        self.cfg = replace(self.cfg, num_classes=num_classes, class_names=tuple(class_names))
-        self.head.reset(num_classes)
 
 
 @dataclass(frozen=True)
@@ -237,7 +244,7 @@ class ClipCnnCfg:
         _check_head(self.num_classes, self.class_names, self.dropout)
 
 
-class ClipCnn(nn.Module):
+class ClipCnn(_Classifier):
     """Waveform (B, S) at ``sample_rate`` -> class logits (B, K) for the whole clip.
 
     Log-mel (B, M, T), a per-band batch norm, the 2-D stack over (B, 1, M, T), then global
@@ -262,17 +269,7 @@ class ClipCnn(nn.Module):
     @property
     def sample_rate(self) -> int:
         """Sample rate in Hz the model expects."""
-        return self.cfg.frontend.sample_rate
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes K."""
-        return self.cfg.num_classes
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        """Label of each class: the configured names, else ``"0"``, ``"1"``..."""
-        return self.cfg.class_names or tuple(str(i) for i in range(self.cfg.num_classes))
+        return int(self.cfg.frontend.sample_rate)
 
     def forward_features(self, wave: torch.Tensor) -> torch.Tensor:
         """Waveform (B, S) -> feature map (B, C, M', T')."""
@@ -283,21 +280,9 @@ class ClipCnn(nn.Module):
         x = self.input_norm(self.frontend(wave))
         return self.stack(x.unsqueeze(1))  # type: ignore[no-any-return]
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Feature map (B, C, M', T') -> logits (B, K)."""
-        return self.head(features)  # type: ignore[no-any-return]
-
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """Waveform (B, S) -> class logits (B, K)."""
         return self.forward_head(self.forward_features(wave))
-
-    def reset_head(self, num_classes: int, class_names: Sequence[str] = ()) -> None:
-        """Replace the classifier's linear layer with a fresh one for ``num_classes`` classes.
-
-        The config follows (``num_classes``, ``class_names``), so the model saves and loads.
-        """
-        self.cfg = replace(self.cfg, num_classes=num_classes, class_names=tuple(class_names))
-        self.head.reset(num_classes)
 
 
 @register_model("img_cnn2d_s", task="image")
