@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -52,11 +51,24 @@ def write_long_file(path: Path, minutes: float) -> None:
 
 
 def peak_rss_mb(args: list[str]) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak RSS in MB of the child)."""
-    t0 = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    """Run ``voicecnn ARGS...`` in a fresh Python; return (wall seconds, its own peak RSS, MB)."""
+    with tempfile.NamedTemporaryFile(suffix=".txt") as report:
+        code = (
+            "import resource, sys\n"
+            "from voicecnn.cli import main\n"
+            "out = sys.argv.pop(1)\n"
+            "sys.argv[0] = 'voicecnn'\n"
+            "try:\n"
+            "    main()\n"
+            "finally:\n"
+            "    with open(out, 'w') as f:\n"
+            "        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        )
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code, report.name, *args], check=False,
+                       stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        return wall, int(Path(report.name).read_text()) / 1024
 
 
 def main() -> None:
@@ -64,7 +76,7 @@ def main() -> None:
     parser.add_argument("--all-archs", action="store_true", help="also time untrained archs")
     parser.add_argument("--hour-minutes", type=float, default=60.0)
     args = parser.parse_args()
-    cli = [sys.executable, "-m", "voicecnn", "detect"]
+    cli = ["detect"]
     print(f"machine: {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads available, torch {torch.__version__}, "
           f"python {platform.python_version()}\n")
@@ -82,12 +94,13 @@ def main() -> None:
         ten = Path(tmp) / "ten.wav"
         sf.write(ten, np.random.default_rng(1).standard_normal(160000).astype(np.float32) * 0.1,
                  16000)
-        walls = [peak_rss_mb([*cli, str(ten), "-f", "json"])[0] for _ in range(5)]
+        runs = [peak_rss_mb([*cli, str(ten), "-f", "json"]) for _ in range(5)]
         long = Path(tmp) / "long.flac"
         write_long_file(long, args.hour_minutes)
         wall, rss = peak_rss_mb([*cli, str(long), "-f", "json"])
     print(f"\n`voicecnn detect` on a 10 s file, start-up included: median "
-          f"{statistics.median(walls):.2f} s over 5 runs")
+          f"{statistics.median(w for w, _ in runs):.2f} s over 5 runs, "
+          f"peak RSS {max(r for _, r in runs):.0f} MB")
     print(f"`voicecnn detect` on a {args.hour_minutes:.0f}-minute file: {wall:.1f} s wall, "
           f"peak RSS {rss:.0f} MB (default threads)")
 

@@ -1,0 +1,181 @@
+"""The benchmark's scoring code (bench/): grid, metrics, boundary matching, operating points.
+
+Hand-computed expectations; no peer is installed or run and nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+from peers.grid import segments_to_mask, to_grid  # noqa: E402
+from peers.silero import speech_timestamps  # noqa: E402
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+bench_run = _load("run")
+bench_sets = _load("sets")
+
+
+# --- the 10 ms grid ------------------------------------------------------------------------
+
+
+def test_to_grid_takes_the_native_frame_under_each_centre() -> None:
+    # grid centres 80, 240, 400, ... samples; Silero's 512-sample chunks
+    assert to_grid([0, 1, 2], 512, 10).tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]
+    # WebRTC's 480-sample frames: centre 1520 falls in frame 3, past the end -> last frame
+    assert to_grid([0, 1, 2], 480, 10).tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]
+    assert to_grid([5, 6, 7], 160, 3).tolist() == [5, 6, 7]
+    assert to_grid([], 512, 2).tolist() == [0, 0]
+
+
+def test_segments_to_mask_marks_frames_whose_centre_is_inside() -> None:
+    # centres 5, 15, 25, 35, 45, 55 ms; [25 ms, 50 ms) holds the centres 25, 35, 45
+    assert segments_to_mask([(0.025, 0.05)], 6).tolist() == [0, 0, 1, 1, 1, 0]
+    assert segments_to_mask([(0.0, 0.004), (0.05, 1.0)], 6).tolist() == [0, 0, 0, 0, 0, 1]
+
+
+# --- frame metrics -------------------------------------------------------------------------
+
+
+def test_roc_auc_by_hand_and_against_all_pairs() -> None:
+    # pairs (pos, neg): (0.35, 0.1) win, (0.35, 0.4) lose, (0.8, *) win twice -> 3 / 4
+    assert bench_run.roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    assert bench_run.roc_auc([0, 1, 0, 1], [0.5] * 4) == pytest.approx(0.5)
+    assert bench_run.roc_auc([1, 1], [0.2, 0.3]) is None
+    rng = np.random.default_rng(0)
+    labels = rng.random(60) < 0.4
+    scores = np.round(rng.random(60), 1)  # many ties
+    pos, neg = scores[labels], scores[~labels]
+    wins = sum((p > n) + 0.5 * (p == n) for p, n in itertools.product(pos, neg))
+    assert bench_run.roc_auc(labels, scores) == pytest.approx(wins / (pos.size * neg.size))
+
+
+def test_decision_scores_by_hand() -> None:
+    labels = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    decision = [1, 1, 1, 0, 1, 0, 0, 0, 0, 0]  # tp 3, fn 1, fp 1, 6 negatives
+    got = bench_run.decision_scores(labels, decision)
+    assert got["precision"] == pytest.approx(0.75)
+    assert got["recall"] == pytest.approx(0.75)
+    assert got["f1"] == pytest.approx(0.75)
+    assert got["fa_rate"] == pytest.approx(1 / 6)
+    silent = bench_run.decision_scores([0, 0, 0, 0], [0, 1, 0, 0])
+    assert silent["fa_rate"] == pytest.approx(0.25)
+    assert silent["recall"] is None and silent["precision"] == 0
+
+
+# --- segment boundaries --------------------------------------------------------------------
+
+
+def test_runs() -> None:
+    assert bench_run.runs([0, 1, 1, 0, 1]) == [(1, 3), (4, 5)]
+    assert bench_run.runs([0, 0]) == []
+
+
+def test_match_segments_is_one_to_one_by_largest_overlap() -> None:
+    ref = [(0, 10), (20, 30)]
+    hyp = [(2, 12), (12, 25), (26, 40)]  # overlaps: r0-h0 8, r1-h1 5, r1-h2 4
+    assert bench_run.match_segments(ref, hyp) == [(0, 0), (1, 1)]
+    # one detection bridging two labelled segments matches the one it overlaps most
+    assert bench_run.match_segments([(0, 10), (12, 30)], [(0, 30)]) == [(1, 0)]
+    assert bench_run.match_segments([(0, 5)], [(5, 9)]) == []  # touching is not overlapping
+
+
+def test_boundary_errors_in_seconds() -> None:
+    labels = np.zeros(20, bool)
+    labels[2:5] = True
+    labels[10:15] = True
+    decision = np.zeros(20, bool)
+    decision[3:7] = True  # 10 ms late, 20 ms long
+    decision[9:14] = True  # 10 ms early, 10 ms short
+    starts, ends, n_ref = bench_run.boundary_errors(labels, decision)
+    assert n_ref == 2
+    assert starts == pytest.approx([0.01, -0.01])
+    assert ends == pytest.approx([0.02, -0.01])
+    assert bench_run.median_ms([0.01, -0.03, 0.02], absolute=True) == pytest.approx(20.0)
+
+
+def test_score_set_kinds() -> None:
+    out = bench_run.Output(np.array([0, 0, 1, 1], bool), np.array([0.1, 0.2, 0.9, 0.8], "f4"),
+                           np.array([0, 1, 1, 1], bool))
+    speech = bench_run.score_set("speech", [out])
+    assert speech["auc"] == pytest.approx(1.0)
+    assert speech["fa_rate"] == pytest.approx(0.5)
+    assert speech["matched"] == pytest.approx(1.0)
+    assert speech["start_ms"] == pytest.approx(-10.0)
+    nonspeech = bench_run.score_set("nonspeech", [out])
+    assert set(nonspeech) == {"frames", "speech_share", "fa_rate"}
+    assert bench_run.score_set("ambiguous", [out])["speech_share"] == pytest.approx(0.75)
+
+
+# --- default operating points --------------------------------------------------------------
+
+
+def test_silero_default_timestamps_by_hand() -> None:
+    # 512-sample chunks; speech chunks 1-8, then silence: the silence starts at sample 4608 and
+    # is confirmed 2048 samples later (>= 1600 = 100 ms); the segment [512, 4608) is 4096 > 4000
+    # samples (250 ms) long, and gets 480 samples (30 ms) of padding on both sides.
+    probs = [0.0] + [0.9] * 8 + [0.1] * 11
+    assert speech_timestamps(probs, 10240) == [(32, 5088)]
+    # 0.4 lies between neg_threshold 0.35 and threshold 0.5: it does not end the speech
+    probs = [0.0] + [0.9] * 4 + [0.4] * 4 + [0.1] * 11
+    assert speech_timestamps(probs, 10240) == [(32, 5088)]
+    # seven chunks (3584 samples) are shorter than 250 ms: dropped
+    assert speech_timestamps([0.0] + [0.9] * 7 + [0.1] * 12, 10240) == []
+    # speech running to the end is closed at the end of the audio (padding clipped)
+    assert speech_timestamps([0.0] * 10 + [0.9] * 10, 10000) == [(4640, 10000)]
+
+
+def test_voicecnn_segments_become_the_same_grid_mask() -> None:
+    # A segment from DetectCfg's rules, [0.12, 0.35) s, marks grid frames 12..34.
+    mask = segments_to_mask([(0.12, 0.35)], 40)
+    assert np.flatnonzero(mask).tolist() == list(range(12, 35))
+
+
+# --- set labels ----------------------------------------------------------------------------
+
+
+def test_energy_labels_fill_short_gaps_only() -> None:
+    rate = 16000
+    tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(rate // 2) / rate).astype(np.float32)
+    wave = np.concatenate([np.zeros(1600), tone, np.zeros(800), tone, np.zeros(4000), tone])
+    labels = bench_sets.energy_labels(wave.astype(np.float32))
+    assert bench_run.runs(labels) == [(10, 116), (140, 190)]  # 50 ms gap filled, 250 ms kept
+
+
+def test_annotation_parsers() -> None:
+    rttm = "SPEAKER s 1 0.50 1.25 <NA> <NA> A <NA> <NA>\nSPEAKER s 1 3.00 0.50 <NA> <NA> B"
+    assert bench_sets.rttm_segments(rttm) == [(0.5, 1.75), (3.0, 3.5)]
+    lab = "0.2\t0.2\tspeech\n1.5\t1.5\tsilence\n2.0\t2.0\tspeech\n2.5\t2.5\tsilence\n"
+    assert bench_sets.lab_segments(lab) == [(0.2, 1.5), (2.0, 2.5)]
+
+
+def test_model_names_stay_unique() -> None:
+    names = bench_run.model_names(["vad_cnn2d_s", "runs/a/best.safetensors",
+                                   "runs/b/best.safetensors", "x/mine.safetensors"])
+    assert names == ["vad_cnn2d_s", "a/best", "b/best", "mine"]
+
+
+def test_update_markdown_replaces_only_the_block(tmp_path: Path) -> None:
+    doc = tmp_path / "B.md"
+    doc.write_text("intro\n<!-- bench:begin -->\nold\n<!-- bench:end -->\nreading\n")
+    bench_run.update_markdown(doc, "new table")
+    expected = "intro\n<!-- bench:begin -->\nnew table\n<!-- bench:end -->\nreading\n"
+    assert doc.read_text() == expected
