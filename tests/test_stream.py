@@ -63,6 +63,24 @@ def test_tracker_events_equal_offline_segments(
     assert times == sorted(times)
 
 
+class _AlwaysDeciding(SegmentTracker):
+    """Reference: re-decides on every push (no fast path)."""
+
+    def _next_wake(self) -> int:
+        return 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(probs=run_probs(), rules=rules())
+def test_fast_path_emits_each_event_as_early_as_deciding_every_frame(
+    probs: np.ndarray, rules: SegmentRules
+) -> None:
+    fast, reference = SegmentTracker(rules), _AlwaysDeciding(rules)
+    for i in range(probs.size):  # frame by frame: every deadline is a push boundary
+        assert fast.push(probs[i : i + 1]) == reference.push(probs[i : i + 1]), i
+    assert fast.push(probs[:0], final=True) == reference.push(probs[:0], final=True)
+
+
 def test_tracker_memory_stays_bounded_in_silence_and_short_segments() -> None:
     tracker = SegmentTracker(SegmentRules.from_seconds(HOP))
     pattern = np.r_[np.full(50, 0.9), np.full(100, 0.05)]  # 0.5 s speech, 1 s silence

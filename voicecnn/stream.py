@@ -103,6 +103,7 @@ class SegmentTracker:
         self._run_starts = np.zeros(0, np.int64)  # raw speech runs after the anchor (absolute)
         self._run_ends = np.zeros(0, np.int64)
         self._on = False  # hysteresis state after the last frame
+        self._wake = 0  # frame count at which decisions must be re-made (see _next_wake)
         self._start_sent = -1  # start frame of the last group whose start event was sent
         self._end_sent = -1  # end frame of the last group whose end event was sent
         self._cuts_sent = 0  # max_segment cuts sent for the group whose start was sent last
@@ -127,26 +128,56 @@ class SegmentTracker:
         if self._final:
             raise VoiceCNNError("the stream was flushed; call reset() to start a new one")
         new = np.asarray(probs, np.float64).reshape(-1)
-        self._add_runs(new)
+        transitions = self._add_runs(new)
         self._probs = np.concatenate([self._probs, new])
         self._final = final
+        total = self._anchor + self._probs.size
+        if not final and not transitions and total < self._wake and self.rules.max_len is None:
+            return []  # nothing new and no deadline reached: every decision stays as it was
         if final and duration_s is None:
-            duration_s = (self._anchor + self._probs.size) * self.rules.frame_hop_s
-        return self._decide(final=final, duration_s=duration_s or 0.0)
+            duration_s = total * self.rules.frame_hop_s
+        events = self._decide(final=final, duration_s=duration_s or 0.0)
+        self._wake = self._next_wake()
+        return events
 
-    def _add_runs(self, new: npt.NDArray[np.float64]) -> None:
-        """Continue the hysteresis over ``new`` frames and record their speech runs."""
+    def _add_runs(self, new: npt.NDArray[np.float64]) -> bool:
+        """Continue the hysteresis over ``new`` frames and record their speech runs.
+
+        Returns:
+            Whether speech started or stopped within ``new`` (a run merely going on does not
+            count).
+        """
         offset = self._anchor + self._probs.size  # absolute index of new[0]
         starts, ends = self.rules.runs(new, start_on=self._on)
         starts, ends = starts + offset, ends + offset
         if self._on and starts.size and starts[0] == offset:  # the open run goes on
             self._run_ends[-1] = ends[0]
             starts, ends = starts[1:], ends[1:]
+        was_on = self._on
         self._run_starts = np.concatenate([self._run_starts, starts])
         self._run_ends = np.concatenate([self._run_ends, ends])
         total = offset + new.size
         self._on = bool(self._run_ends.size) and int(self._run_ends[-1]) == total
+        return bool(starts.size) or was_on != self._on
 
+    def _next_wake(self) -> int:
+        """First frame count at which time alone (no speech starting or stopping) could change
+        a decision: a group reaching ``min_speech``, settling after ``min_silence``, or moving
+        out of reach of two pads. Until then a push without transitions decides nothing."""
+        if not self._run_starts.size:
+            return np.iinfo(np.int64).max  # silence: only a transition matters
+        rules = self.rules
+        gs, ge = rules.merge(self._run_starts, self._run_ends)
+        total = self._anchor + self._probs.size
+        open_ends = np.where(ge == total, np.iinfo(np.int64).max // 4, ge)  # still growing
+        candidates = [
+            gs + rules.min_speech,
+            open_ends + rules.min_silence,
+            open_ends + 2 * rules.pad_frames + 1,
+        ]
+        later = np.concatenate(candidates)
+        later = later[later > total]
+        return int(later.min()) if later.size else np.iinfo(np.int64).max
     def _decide(self, *, final: bool, duration_s: float) -> list[SpeechEvent]:
         """Send the boundaries no later audio can change, then drop settled frames.
 
