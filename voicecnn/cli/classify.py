@@ -36,8 +36,9 @@ def _expand(paths: list[Path], extensions: frozenset[str]) -> tuple[list[Path], 
     problems: list[str] = []
     for p in paths:
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in
-                           extensions)
+            found = sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in extensions
+            )
             if not found:
                 problems.append(f"'{p}' contains no {', '.join(sorted(extensions))} files")
             files.extend(found)
@@ -85,13 +86,20 @@ def _print_table(path: Path, top: list[tuple[int, str, float]]) -> None:
 def classify(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Image files (image models) or audio files (clip models), or "
-                            "directories of them.", show_default=False),
+        typer.Argument(
+            metavar="PATH",
+            help="Image files (image models) or audio files (clip models), or directories of them.",
+            show_default=False,
+        ),
     ],
     model: Annotated[
         str,
-        typer.Option("--model", "-m", help="Image or clip classifier: .safetensors path or "
-                                           "bundled name.", show_default=False),
+        typer.Option(
+            "--model",
+            "-m",
+            help="Image or clip classifier: .safetensors path or bundled name.",
+            show_default=False,
+        ),
     ],
     top_k: Annotated[
         int, typer.Option("--top-k", "-k", min=1, help="Classes to print per input.")
@@ -136,12 +144,13 @@ def classify(
             with torch.inference_mode():
                 probs = net(torch.stack([x for _, x in items])).softmax(dim=-1)
             values, indices = probs.topk(k, dim=-1)
-            for (path, _), vals, idx in zip(items, values.tolist(), indices.tolist(),
-                                            strict=True):
+            for (path, _), vals, idx in zip(items, values.tolist(), indices.tolist(), strict=True):
                 top = [(i, names[i], float(p)) for p, i in zip(vals, idx, strict=True)]
                 if fmt is ClassifyFormat.json:
-                    preds = [{"label": label, "index": i, "probability": round(p, 6)}
-                             for i, label, p in top]
+                    preds = [
+                        {"label": label, "index": i, "probability": round(p, 6)}
+                        for i, label, p in top
+                    ]
                     write_stdout(json.dumps({"path": str(path), "predictions": preds}) + "\n")
                 else:
                     _print_table(path, top)

@@ -47,8 +47,24 @@ if TYPE_CHECKING:
     from voicecnn.detection import DetectCfg, Detection
 
 AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
-     ".caf", ".w64", ".rf64", ".sd2", ".voc"}
+    {
+        ".wav",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".au",
+        ".snd",
+        ".caf",
+        ".w64",
+        ".rf64",
+        ".sd2",
+        ".voc",
+    }
 )
 
 
@@ -130,8 +146,10 @@ def _process(net: Any, settings: _Settings, items: list[_Item]) -> list[_Result]
 
     results: list[_Result]
     if settings.batched:
-        results = [r if isinstance(r, vc.Detection) else str(r)
-                   for r in vc.detect_files(net, [it.path for it in items], settings.cfg)]
+        results = [
+            r if isinstance(r, vc.Detection) else str(r)
+            for r in vc.detect_files(net, [it.path for it in items], settings.cfg)
+        ]
     else:
         results = []
         for it in items:
@@ -172,8 +190,10 @@ def _completed(
             yield n, _process(net, settings, group)
         return
     pool = ProcessPoolExecutor(
-        max_workers=min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker, initargs=(settings,),
+        max_workers=min(jobs, len(groups)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(settings,),
     )
     try:
         futures = {pool.submit(_work, group): n for n, group in enumerate(groups)}
@@ -182,8 +202,13 @@ def _completed(
             try:
                 yield n, future.result()
             except BrokenProcessPool as e:
-                yield n, [f"cannot process '{it.path}': a worker process died ({e})"
-                          for it in groups[n]]
+                yield (
+                    n,
+                    [
+                        f"cannot process '{it.path}': a worker process died ({e})"
+                        for it in groups[n]
+                    ],
+                )
     finally:
         pool.shutdown(cancel_futures=True)
 
@@ -256,7 +281,9 @@ def _plan(files: list[Path], output: Path | None, plot: Path | None, fmt: Format
 def detect(
     paths: Annotated[
         list[str],
-        typer.Argument(help="Audio files, directories or glob patterns.", show_default=False),
+        typer.Argument(
+            metavar="PATH", help="Audio files, directories or glob patterns.", show_default=False
+        ),
     ],
     model: ModelOpt = None,
     threshold: ThresholdOpt = 0.5,
@@ -271,18 +298,24 @@ def detect(
     ] = False,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", file_okay=False, help="Write one file per input here.",
-                     show_default="stdout"),
+        typer.Option(
+            "--output",
+            "-o",
+            file_okay=False,
+            help="Write one file per input here.",
+            show_default="stdout",
+        ),
     ] = None,
     plot: Annotated[
         Path | None,
-        typer.Option(help="Draw waveform, spectrogram, probability and segments: the image "
-                          "file for one input, a folder of <name>.png for several "
-                          "(needs matplotlib).", show_default=False),
+        typer.Option(
+            help="Draw waveform, spectrogram, probability and segments: the image "
+            "file for one input, a folder of <name>.png for several "
+            "(needs matplotlib).",
+            show_default=False,
+        ),
     ] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")
-    ] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
     skip_existing: Annotated[
         bool, typer.Option(help="Skip inputs whose --output file exists (resume a run).")
     ] = False,
@@ -291,8 +324,11 @@ def detect(
     ] = Device.auto,
     batch_files: Annotated[
         int | None,
-        typer.Option(min=1, help="Files whose audio shares model calls (1 = one file at a "
-                                 "time).", show_default="16 on cuda, 1 on cpu"),
+        typer.Option(
+            min=1,
+            help="Files whose audio shares model calls (1 = one file at a time).",
+            show_default="16 on cuda, 1 on cpu",
+        ),
     ] = None,
 ) -> None:
     """Print the speech segments of audio files."""
@@ -317,9 +353,15 @@ def detect(
     items = _plan(files, output, plot, fmt)
     tally = _Tally(failed=len(problems))
     if skip_existing:
-        todo = [it for it in items
-                if not (it.output is not None and it.output.exists()
-                        and (it.plot is None or it.plot.exists()))]
+        todo = [
+            it
+            for it in items
+            if not (
+                it.output is not None
+                and it.output.exists()
+                and (it.plot is None or it.plot.exists())
+            )
+        ]
         tally.skipped = len(items) - len(todo)
         items = todo
     if fmt is Format.csv and output is None and items:
@@ -339,9 +381,14 @@ def detect(
                     _emit(item, res, fmt, frames, tally)
                 next_group += 1
     if len(files) + len(problems) > 1:
-        print_summary(ok=tally.ok, failed=tally.failed, skipped=tally.skipped,
-                      audio_s=tally.audio_s, speech_s=tally.speech_s,
-                      wall_s=time.monotonic() - t0)
+        print_summary(
+            ok=tally.ok,
+            failed=tally.failed,
+            skipped=tally.skipped,
+            audio_s=tally.audio_s,
+            speech_s=tally.speech_s,
+            wall_s=time.monotonic() - t0,
+        )
     if tally.failed:
         error(f"{tally.failed} of {len(files) + len(problems)} input(s) failed")
         raise typer.Exit(code=1)

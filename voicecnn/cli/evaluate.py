@@ -45,11 +45,17 @@ def _table(figures: dict[str, float], n_files: int, threshold: float, collar_s: 
 def evaluate(
     model: Annotated[
         str,
-        typer.Argument(help="Bundled name, .safetensors or .onnx detector.", show_default=False),
+        typer.Argument(
+            metavar="MODEL",
+            help="Bundled name, .safetensors or .onnx detector.",
+            show_default=False,
+        ),
     ],
     data: Annotated[
         list[Path],
-        typer.Argument(help="Manifests or folders of annotated recordings.", show_default=False),
+        typer.Argument(
+            metavar="DATA", help="Manifests or folders of annotated recordings.", show_default=False
+        ),
     ],
     threshold: Annotated[float, typer.Option(min=0, max=1, help="Speech threshold.")] = 0.5,
     collar: Annotated[float, typer.Option(min=0, help="Segment boundary tolerance (s).")] = 0.2,

@@ -12,7 +12,10 @@ from voicecnn.cli._render import error, info
 
 def export(
     model: Annotated[
-        str, typer.Argument(help="Bundled model name or .safetensors path.", show_default=False)
+        str,
+        typer.Argument(
+            metavar="MODEL", help="Bundled model name or .safetensors path.", show_default=False
+        ),
     ],
     onnx: Annotated[Path, typer.Option("--onnx", dir_okay=False, help="Output .onnx file.")],
     opset: Annotated[int, typer.Option(min=17, help="ONNX opset (the STFT needs 17+).")] = 18,
@@ -30,5 +33,7 @@ def export(
     except vc.VoiceCNNError as e:
         error(str(e))
         raise typer.Exit(code=1) from None
-    info(f"wrote {onnx} ({onnx.stat().st_size / 1024:.0f} KB); max |logit| difference to torch "
-         f"{diff:.1e}; use it with: voicecnn detect --model {onnx} FILE")
+    info(
+        f"wrote {onnx} ({onnx.stat().st_size / 1024:.0f} KB); max |logit| difference to torch "
+        f"{diff:.1e}; use it with: voicecnn detect --model {onnx} FILE"
+    )

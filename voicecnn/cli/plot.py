@@ -21,11 +21,16 @@ from voicecnn.cli._render import error, write_stdout
 
 
 def plot(
-    audio: Annotated[Path, typer.Argument(help="Audio file.", show_default=False)],
+    audio: Annotated[Path, typer.Argument(metavar="FILE", help="Audio file.", show_default=False)],
     out: Annotated[
         Path | None,
-        typer.Option("--output", "-o", dir_okay=False,
-                     help="Image file (png, svg, pdf...).", show_default="<name>.png"),
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="Image file (png, svg, pdf...).",
+            show_default="<name>.png",
+        ),
     ] = None,
     model: ModelOpt = None,
     threshold: ThresholdOpt = 0.5,

@@ -32,16 +32,23 @@ class KeepChoice(StrEnum):
 def split(
     paths: Annotated[
         list[str],
-        typer.Argument(help="Audio files, directories or glob patterns.", show_default=False),
+        typer.Argument(
+            metavar="PATH", help="Audio files, directories or glob patterns.", show_default=False
+        ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the new files.",
-                           show_default=False)
+        Path,
+        typer.Option(
+            "--out", "-o", file_okay=False, help="Folder for the new files.", show_default=False
+        ),
     ],
     keep: Annotated[
         KeepChoice | None,
-        typer.Option(help="Write one file with only this (and a JSON time map) instead of "
-                          "one file per segment.", show_default="one file per segment"),
+        typer.Option(
+            help="Write one file with only this (and a JSON time map) instead of "
+            "one file per segment.",
+            show_default="one file per segment",
+        ),
     ] = None,
     model: ModelOpt = None,
     threshold: ThresholdOpt = 0.5,

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 def train(
     config: Annotated[
         Path,
-        typer.Argument(exists=True, dir_okay=False, help="TOML run config.", show_default=False),
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            metavar="CONFIG",
+            help="TOML run config.",
+            show_default=False,
+        ),
     ],
     overrides: Annotated[
         list[str] | None,
