@@ -207,3 +207,21 @@ def test_listen_unknown_device_and_missing_portaudio(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # import raises ImportError
     result = runner.invoke(app, ["listen"])
     assert result.exit_code == 1 and "pip install 'voicecnn[mic]'" in result.stderr
+
+
+def test_listen_without_portaudio_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "sounddevice":  # what sounddevice raises when libportaudio is missing
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    result = runner.invoke(app, ["listen"])
+    assert result.exit_code == 1
+    assert "apt install libportaudio2" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
