@@ -71,8 +71,9 @@ def train(
         if dist.is_initialized():
             dist.destroy_process_group()
     if result.card:
+        command = "detect" if cfg.task == "vad" else "classify"
         info(
             f"best weights: {result.best} (step {result.card['best_step']}); "
-            f"use them with: voicecnn detect --model {result.best} FILE"
+            f"use them with: voicecnn {command} --model {result.best} FILE"
         )
         write_stdout(json.dumps(result.card["validation"], default=str) + "\n")
