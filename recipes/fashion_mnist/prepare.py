@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecnn.data.images import load_mnist
+from voicecnn.data.images import load_mnist, split_holdout
 from voicecnn.errors import VoiceCNNError
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -65,17 +65,6 @@ def ensure_debian_data(src: Path) -> bool:
     return (src / "train-images-idx3-ubyte.gz").is_file()
 
 
-def split_train_val(
-    x: np.ndarray, y: np.ndarray, val_size: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train x, train y, val x, val y): ``val_size`` images drawn with ``seed``, order kept."""
-    if not 0 < val_size < len(y):
-        raise SystemExit(f"--val-size must be in 1..{len(y) - 1}, got {val_size}")
-    held = np.zeros(len(y), dtype=bool)
-    held[np.random.default_rng(seed).choice(len(y), size=val_size, replace=False)] = True
-    return x[~held], y[~held], x[held], y[held]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", type=Path, default=DEBIAN_DIR, help="folder of the IDX files")
@@ -103,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.limit:
         x, y, tx, ty = x[: args.limit], y[: args.limit], tx[: args.limit], ty[: args.limit]
     val_size = args.val_size if not args.limit else max(1, min(args.val_size, len(y) // 5))
-    trx, try_, vx, vy = split_train_val(x, y, val_size, args.seed)
+    try:
+        trx, try_, vx, vy = split_holdout(x, y, val_size, seed=args.seed)
+    except VoiceCNNError as e:
+        print(f"error: --val-size: {e}", file=sys.stderr)
+        return 1
     if args.flip:
         trx, try_ = np.concatenate([trx, trx[:, :, ::-1]]), np.concatenate([try_, try_])
     args.out.mkdir(parents=True, exist_ok=True)

@@ -23,18 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecnn.data.images import split_holdout
+from voicecnn.errors import VoiceCNNError
+
 DEFAULT_SRC = Path("../shared/data/images/mnist.npz")
-
-
-def split_train_val(
-    x: np.ndarray, y: np.ndarray, val_size: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train x, train y, val x, val y): ``val_size`` images drawn with ``seed``, order kept."""
-    if not 0 < val_size < len(y):
-        raise SystemExit(f"--val-size must be in 1..{len(y) - 1}, got {val_size}")
-    held = np.zeros(len(y), dtype=bool)
-    held[np.random.default_rng(seed).choice(len(y), size=val_size, replace=False)] = True
-    return x[~held], y[~held], x[held], y[held]
 
 
 def write_splits(out: Path, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
@@ -68,7 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.limit:
         x, y, tx, ty = x[: args.limit], y[: args.limit], tx[: args.limit], ty[: args.limit]
     val_size = args.val_size if not args.limit else max(1, min(args.val_size, len(y) // 5))
-    trx, try_, vx, vy = split_train_val(x, y, val_size, args.seed)
+    try:
+        trx, try_, vx, vy = split_holdout(x, y, val_size, seed=args.seed)
+    except VoiceCNNError as e:
+        print(f"error: --val-size: {e}", file=sys.stderr)
+        return 1
     write_splits(args.out, {"train": (trx, try_), "val": (vx, vy), "test": (tx, ty)})
     return 0
 

@@ -29,6 +29,7 @@ from voicecnn._io import read_bytes
 from voicecnn.errors import ConfigError, DataError
 
 __all__ = [
+    "split_holdout",
     "IMAGE_EXTENSIONS",
     "ImageDataset",
     "channel_stats",
@@ -478,3 +479,21 @@ class ImageDataset(Dataset[tuple[torch.Tensor, int]]):
         x = img.transpose(2, 0, 1).astype(np.float32) / np.float32(255.0)
         x = (x - self.mean[:, None, None]) / self.std[:, None, None]
         return torch.from_numpy(np.ascontiguousarray(x)), int(self.labels[index])
+
+
+def split_holdout(
+    x: npt.NDArray[Any], y: npt.NDArray[Any], n_holdout: int, *, seed: int
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+    """Hold out ``n_holdout`` examples drawn with ``seed``, keeping the order of both parts.
+
+    Returns:
+        ``(x_train, y_train, x_holdout, y_holdout)``.
+
+    Raises:
+        ConfigError: Unless ``0 < n_holdout < len(y)``.
+    """
+    if not 0 < n_holdout < len(y):
+        raise ConfigError(f"the held-out size must be in 1..{len(y) - 1}, got {n_holdout}")
+    held = np.zeros(len(y), dtype=bool)
+    held[np.random.default_rng(seed).choice(len(y), size=n_holdout, replace=False)] = True
+    return x[~held], y[~held], x[held], y[held]
