@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
@@ -45,6 +46,8 @@ sys.path.insert(0, str(BENCH))  # `import sets`, `import peers` as when run as a
 import sets  # noqa: E402
 from peers.grid import GRID_HOP, SAMPLE_RATE  # noqa: E402
 
+from voicecnn.train import metrics  # noqa: E402
+
 PEERS_VENV = BENCH / ".venv-peers"
 PEERS_PYTHON = PEERS_VENV / "bin" / "python"
 PEER_PACKAGES = ("silero-vad", "onnxruntime", "webrtcvad-wheels", "ten-vad")
@@ -61,21 +64,9 @@ Bool = npt.NDArray[np.bool_]
 
 
 def roc_auc(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:
-    """Area under the ROC curve: P(score of a speech frame > score of a non-speech frame).
-
-    Computed from ranks (Mann-Whitney U), ties counting one half. ``None`` when only one class
-    is present.
-    """
-    y = np.asarray(labels).astype(bool).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    n_pos = int(y.sum())
-    n_neg = y.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return None
-    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
-    avg_rank = np.cumsum(counts) - (counts - 1) / 2  # 1-based mean rank of each distinct score
-    rank_sum = float(avg_rank[inverse][y].sum())
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    """Frame ROC-AUC (:func:`voicecnn.train.metrics.roc_auc`); ``None`` for a single class."""
+    auc = metrics.roc_auc(scores, labels)
+    return None if math.isnan(auc) else auc
 
 
 def decision_scores(labels: npt.ArrayLike, decision: npt.ArrayLike) -> dict[str, float | None]:
