@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from voicecnn.audio import load_audio
-from voicecnn.data.datasets import ClipMixDataset, VadCropDataset, read_excerpt
+from voicecnn.data.datasets import ClipMixDataset, VadCropDataset, negative_crops, read_excerpt
 from voicecnn.data.manifest import ManifestEntry, load_dataset
 from voicecnn.data.mix import MixCfg
 from voicecnn.errors import ConfigError, DataError
@@ -224,3 +224,49 @@ def test_mixture_dataloader_with_two_workers(clips: tuple[list[Path], list[Path]
     waves, labels = zip(*DataLoader(ds, batch_size=2, num_workers=2), strict=True)
     assert torch.equal(torch.cat(waves), torch.stack([ds[i][0] for i in range(4)]))
     assert torch.equal(torch.cat(labels), torch.stack([ds[i][1] for i in range(4)]))
+
+
+def test_mixture_groups_follow_their_weights(
+    clips: tuple[list[Path], list[Path]], tmp_path: Path
+) -> None:
+    speech, noise = clips
+    hum = tmp_path / "hum.wav"
+    sf.write(hum, 0.1 * np.sin(np.arange(RATE) * 0.05), RATE)
+    groups = {"noise": noise, "hum": [hum]}
+    cfg = MixCfg(p_real_bg=1.0, p_reverb=0.0, p_telephone=0.0, p_babble=0.0)
+    ds = ClipMixDataset(
+        {"a": speech[:2], "b": speech[2:]},
+        groups,
+        0.5,
+        seed=0,
+        mix_cfg=cfg,
+        length=12,
+        weights={"b": 0.0, "hum": 0.0},
+    )
+    assert ds.groups == {"speech": ["a", "b"], "nonspeech": ["noise", "hum"]}
+    for i in range(12):
+        ds[i]
+    loaded = [len(src._cache) for src in ds._speech + ds._nonspeech]
+    assert loaded[0] > 0 and loaded[1] == 0 and loaded[2] == 1 and loaded[3] == 0
+    plain = ClipMixDataset({"a": speech}, noise, 0.5, seed=0, mix_cfg=cfg, length=3)
+    assert torch.equal(plain[1][0], ClipMixDataset(speech, noise, 0.5, seed=0, mix_cfg=cfg)[1][0])
+    with pytest.raises(ConfigError, match="name no clip group: x"):
+        ClipMixDataset(speech, noise, 0.5, seed=0, weights={"x": 1.0})
+    with pytest.raises(ConfigError, match="finite and >= 0: a"):
+        ClipMixDataset({"a": speech}, noise, 0.5, seed=0, weights={"a": -1.0})
+    with pytest.raises(ConfigError, match="add up to 0"):
+        ClipMixDataset({"a": speech}, noise, 0.5, seed=0, weights={"a": 0.0})
+
+
+def test_negative_crops_levels_and_determinism(clips: tuple[list[Path], list[Path]]) -> None:
+    _, noise = clips
+    cfg = MixCfg(level_dbfs=(-40.0, -20.0))
+    crops = negative_crops(noise, 5, 1.5, seed=3, mix_cfg=cfg)  # longer than the 1 s clip
+    assert len(crops) == 5 and all(c.shape == (24000,) and c.dtype == np.float32 for c in crops)
+    levels = [10 * np.log10(np.mean(c.astype(np.float64) ** 2)) for c in crops]
+    assert all(-40.5 < v < -19.5 for v in levels) and np.ptp(levels) > 1.0
+    again = negative_crops(noise, 5, 1.5, seed=3, mix_cfg=cfg)
+    assert all(np.array_equal(a, b) for a, b in zip(crops, again, strict=True))
+    assert not np.array_equal(negative_crops(noise, 1, 1.5, seed=4, mix_cfg=cfg)[0], crops[0])
+    with pytest.raises(DataError, match="at least one clip"):
+        negative_crops([], 1, 1.0, seed=0)

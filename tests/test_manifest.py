@@ -13,9 +13,11 @@ from voicecnn.data.manifest import (
     END_TOLERANCE_S,
     ManifestEntry,
     load_dataset,
+    read_clip_list,
     read_manifest,
     scan_annotated_folder,
     scan_clip_folders,
+    scan_clip_groups,
     validate,
 )
 from voicecnn.errors import DataError
@@ -336,3 +338,37 @@ def test_scan_clip_folders_problems(tmp_path: Path) -> None:
     assert lines[1] == f"{tmp_path / 'empty'}: no audio files found"
     with pytest.raises(DataError, match=r"nope: folder not found"):
         scan_clip_folders(tmp_path / "nope", tmp_path / "speech")
+
+
+def test_clip_groups_from_subfolders_lists_and_loose_files(tmp_path: Path) -> None:
+    root = tmp_path / "speech"
+    wav(root / "loose.wav", 0.3)
+    wav(root / "libri" / "a" / "1.flac", 0.3)
+    wav(root / "libri" / "2.wav", 0.3)
+    elsewhere = wav(tmp_path / "far" / "x.wav", 0.3)
+    write(root / "asterisk.txt", f"# prompts\n\n../far/x.wav\n{elsewhere}\n")
+    groups = scan_clip_groups(root)
+    assert list(groups) == ["asterisk", "libri", "speech"]
+    assert sorted(p.name for p in groups["libri"]) == ["1.flac", "2.wav"]
+    assert groups["asterisk"] == (elsewhere, elsewhere)
+    assert [p.name for p in groups["speech"]] == ["loose.wav"]
+    clips = scan_clip_folders(root, tmp_path / "far")
+    assert clips.nonspeech_groups == {"far": (elsewhere,)}
+    assert len(clips.speech) == 5 and list(clips.speech) == sorted(clips.speech)
+    assert read_clip_list(root / "asterisk.txt") == groups["asterisk"]
+    assert len(read_clip_list(root)) == 5
+
+
+def test_clip_lists_report_missing_files_with_their_line(tmp_path: Path) -> None:
+    wav(tmp_path / "ok.wav", 0.3)
+    write(tmp_path / "g" / "music.txt", "../ok.wav\n# comment\n../gone.wav\n")
+    write(tmp_path / "g" / "empty.txt", "# nothing\n")
+    with pytest.raises(DataError) as excinfo:
+        scan_clip_groups(tmp_path / "g")
+    assert problems(excinfo) == [
+        f"{tmp_path / 'g' / 'music.txt'}:3: '{tmp_path / 'gone.wav'}': file not found"
+    ]
+    with pytest.raises(DataError, match="names no file"):
+        read_clip_list(tmp_path / "g" / "empty.txt")
+    with pytest.raises(DataError, match="not found"):
+        read_clip_list(tmp_path / "nope.txt")

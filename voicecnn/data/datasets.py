@@ -18,7 +18,7 @@ import bisect
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, overload
@@ -31,11 +31,11 @@ from torch.utils.data import Dataset
 
 from voicecnn.audio import SAMPLE_RATE, audio_duration_s, load_audio, resample
 from voicecnn.data.manifest import ManifestEntry
-from voicecnn.data.mix import MixCfg, Source, make_mixture, speech_labels
+from voicecnn.data.mix import MixCfg, Source, make_mixture, random_crop, rms_db, speech_labels
 from voicecnn.errors import AudioError, ConfigError, DataError
 from voicecnn.segments import Segment, to_targets
 
-__all__ = ["ClipMixDataset", "VadCropDataset", "read_excerpt"]
+__all__ = ["ClipMixDataset", "VadCropDataset", "negative_crops", "read_excerpt"]
 
 _F32 = npt.NDArray[np.float32]
 _CONTEXT_S = 0.01
@@ -289,37 +289,52 @@ class _ClipSources(Sequence[Source]):
         return source
 
 
+Clips = Sequence[str | os.PathLike[str]] | Mapping[str, Sequence[str | os.PathLike[str]]]
+"""Clip paths: one group, or named groups (as :func:`~voicecnn.data.manifest.scan_clip_groups`
+gives them)."""
+
+
+def _groups(clips: Clips, default: str) -> dict[str, list[Path]]:
+    """Named groups of paths (a plain sequence is group ``default``); empty ones left out."""
+    named = clips if isinstance(clips, Mapping) else {default: clips}
+    return {name: [Path(p) for p in paths] for name, paths in named.items() if len(paths)}
+
+
 class ClipMixDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """Mixtures made on the fly from speech clips and non-speech clips.
 
-    Each item is :func:`~voicecnn.data.mix.make_mixture` of the clips (one group of speech,
-    one of non-speech) with the ``MixCfg`` given, its length set to ``crop_s``. Speech labels
-    come from the clean clips' energy (:func:`~voicecnn.data.mix.speech_labels`); non-speech
-    clips are labelled 0 throughout.
+    Each item is :func:`~voicecnn.data.mix.make_mixture` of the clips with the ``MixCfg``
+    given, its length set to ``crop_s``: a speech group and a non-speech group are drawn by
+    ``weights`` (uniformly by default), then a clip of the group. Speech labels come from the
+    clean clips' energy (:func:`~voicecnn.data.mix.speech_labels`); non-speech clips are
+    labelled 0 throughout.
 
     Clips are loaded when a mixture first needs them and kept in a per-process cache of
-    ``cache_size`` clips, so start-up is instant and memory bounded.
+    ``cache_size`` clips per group, so start-up is instant and memory bounded.
 
     Args:
-        speech_clips: Paths of clean speech clips (e.g. ``ClipSet.speech``), at least one.
-        nonspeech_clips: Paths of clips without speech; may be empty (synthetic backgrounds
-            only).
+        speech_clips: Paths of clean speech clips (e.g. ``ClipSet.speech``), or named groups of
+            them (``ClipSet.speech_groups``); at least one clip.
+        nonspeech_clips: Paths or named groups of clips without speech; may be empty
+            (synthetic backgrounds only).
         crop_s: Length of a mixture in seconds (rounded to whole frames of ``mix_cfg.hop``).
         seed: Seed (>= 0) of the mixtures.
         mix_cfg: Mixing settings; its ``seconds`` is replaced by ``crop_s``.
         length: Items per epoch; None for the number of clips.
         rirs: Real room impulse responses (float32 arrays at ``mix_cfg.sample_rate``) to draw from.
-        cache_size: Clips kept in memory per process.
+        cache_size: Clips kept in memory per group and process.
+        weights: Sampling weight (>= 0) of each named group; unnamed groups weigh 1.
 
     Raises:
         DataError: If there is no speech clip.
-        ConfigError: For a bad crop length, length, cache size or seed.
+        ConfigError: For a bad crop length, length, cache size, seed or weight, or a weight
+            naming no group.
     """
 
     def __init__(
         self,
-        speech_clips: Sequence[str | os.PathLike[str]],
-        nonspeech_clips: Sequence[str | os.PathLike[str]],
+        speech_clips: Clips,
+        nonspeech_clips: Clips,
         crop_s: float,
         *,
         seed: int,
@@ -327,8 +342,11 @@ class ClipMixDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         length: int | None = None,
         rirs: Sequence[_F32] = (),
         cache_size: int = 256,
+        weights: Mapping[str, float] | None = None,
     ) -> None:
-        if not speech_clips:
+        speech = _groups(speech_clips, "speech")
+        nonspeech = _groups(nonspeech_clips, "nonspeech")
+        if not speech:
             raise DataError("ClipMixDataset needs at least one speech clip")
         cfg = mix_cfg if mix_cfg is not None else MixCfg()
         self.hop_length = cfg.hop
@@ -341,14 +359,39 @@ class ClipMixDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             raise ConfigError(f"length must be a positive number of items, got {length}")
         if cache_size < 1:
             raise ConfigError(f"cache_size must be at least 1, got {cache_size}")
+        weights = dict(weights or {})
+        unknown = sorted(set(weights) - set(speech) - set(nonspeech))
+        if unknown:
+            raise ConfigError(
+                f"weights name no clip group: {', '.join(unknown)} "
+                f"(groups: {', '.join([*speech, *nonspeech])})"
+            )
+        bad = [k for k, w in weights.items() if not (math.isfinite(w) and w >= 0)]
+        if bad:
+            raise ConfigError(f"group weights must be finite and >= 0: {', '.join(bad)}")
         self.seed = _check_count(seed, "seed")
         self.epoch = 0
-        speech = [Path(p) for p in speech_clips]
-        nonspeech = [Path(p) for p in nonspeech_clips]
-        self.length = length if length is not None else len(speech) + len(nonspeech)
+        n_clips = sum(map(len, speech.values())) + sum(map(len, nonspeech.values()))
+        self.length = length if length is not None else n_clips
         self.rirs = list(rirs)
-        self._speech = _ClipSources(speech, speech=True, cfg=self.cfg, cache_size=cache_size)
-        self._nonspeech = _ClipSources(nonspeech, speech=False, cfg=self.cfg, cache_size=cache_size)
+
+        def sources(groups: dict[str, list[Path]], is_speech: bool) -> list[_ClipSources]:
+            return [
+                _ClipSources(paths, speech=is_speech, cfg=self.cfg, cache_size=cache_size)
+                for paths in groups.values()
+            ]
+
+        def group_weights(groups: dict[str, list[Path]]) -> list[float] | None:
+            w = [float(weights.get(name, 1.0)) for name in groups]
+            if groups and not sum(w) > 0:
+                raise ConfigError(f"the weights of {', '.join(groups)} add up to 0")
+            return w if weights else None
+
+        self._speech = sources(speech, True)
+        self._nonspeech = sources(nonspeech, False)
+        self._speech_w = group_weights(speech)
+        self._nonspeech_w = group_weights(nonspeech)
+        self.groups = {"speech": list(speech), "nonspeech": list(nonspeech)}
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the mixtures of ``epoch`` (>= 0) from now on."""
@@ -362,8 +405,58 @@ class ClipMixDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         """Mixture ``index``: wave float32 (S,) and labels float32 (T,), S = T * hop_length."""
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} mixtures")
-        negatives = [self._nonspeech] if len(self._nonspeech) else []
         wave, labels = make_mixture(
-            [self._speech], negatives, _rng(self.seed, self.epoch, index), self.cfg, self.rirs
+            self._speech,
+            self._nonspeech,
+            _rng(self.seed, self.epoch, index),
+            self.cfg,
+            self.rirs,
+            self._speech_w,
+            self._nonspeech_w,
         )
         return torch.from_numpy(wave), torch.from_numpy(labels)
+
+
+def negative_crops(
+    clips: Sequence[str | os.PathLike[str]],
+    n: int,
+    crop_s: float,
+    *,
+    seed: int,
+    mix_cfg: MixCfg | None = None,
+) -> list[_F32]:
+    """``n`` crops of non-speech clips at random levels, to measure false alarms on.
+
+    Crop ``i`` takes a random clip and a random ``crop_s`` window of it (a shorter clip is
+    repeated to fill it) from ``default_rng([seed, 0, i])``, scaled to an RMS level drawn from
+    ``mix_cfg.level_dbfs`` (the levels training mixtures have) and clipped to [-1, 1].
+
+    Args:
+        clips: Paths of clips without speech, at least one.
+        n: Number of crops (>= 0).
+        crop_s: Seconds per crop (rounded to whole frames of ``mix_cfg.hop``).
+        seed: Seed (>= 0).
+        mix_cfg: Rate, hop and levels.
+
+    Returns:
+        ``n`` float32 arrays of equal length.
+
+    Raises:
+        DataError: If there is no clip.
+        AudioError: If a clip cannot be decoded.
+    """
+    if not clips:
+        raise DataError("negative_crops needs at least one clip")
+    cfg = mix_cfg if mix_cfg is not None else MixCfg()
+    hop = cfg.hop
+    n_frames = _crop_frames(crop_s, hop / cfg.sample_rate)
+    sources = _ClipSources([Path(c) for c in clips], speech=False, cfg=cfg, cache_size=len(clips))
+    lo, hi = cfg.level_dbfs
+    out = []
+    for i in range(_check_count(n, "n")):
+        rng = _rng(_check_count(seed, "seed"), 0, i)
+        crop = random_crop(sources[int(rng.integers(len(sources)))], n_frames, rng, hop).wave
+        wave = np.resize(crop, n_frames * hop) if len(crop) else np.zeros(n_frames * hop)
+        gain = 10 ** ((rng.uniform(lo, hi) - rms_db(wave)) / 20)
+        out.append(np.clip(wave * gain, -1.0, 1.0).astype(np.float32))
+    return out
