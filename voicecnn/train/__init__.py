@@ -11,6 +11,7 @@ from voicecnn.train.loop import (
     frame_bce,
     load_state,
     lr_at,
+    select_row,
 )
 from voicecnn.train.metrics import (
     SegmentMatch,
@@ -38,4 +39,5 @@ __all__ = [
     "lr_at",
     "match_segments",
     "roc_auc",
+    "select_row",
 ]

@@ -15,7 +15,7 @@ import io
 import math
 import pickle
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +40,12 @@ __all__ = [
     "frame_bce",
     "load_state",
     "lr_at",
+    "select_row",
 ]
 
 STATE_FILE = "state.pt"
+BEST_FILE = "best.safetensors"
+CKPT_DIR = "ckpt"
 """Name of the resume state in a run directory."""
 
 EvalFn = Callable[[nn.Module], dict[str, float]]
@@ -72,7 +75,14 @@ class TrainCfg:
         eval_every_s: ... or when this many seconds passed since the last evaluation.
         max_minutes: Wall-clock budget; training stops (with a final evaluation) past it.
         grad_clip: Max global gradient norm (0 disables clipping).
-        select_metric: Key of the evaluation dict that picks ``best.safetensors``.
+        select_metric: Key of the evaluation dict that picks ``best.safetensors`` (higher is
+            better).
+        select_tolerance: Evaluations within this much of the best ``select_metric`` count as
+            tied (e.g. ~1 standard error of a small real validation set); the tie goes to
+            the highest ``select_tiebreak``. Every evaluation's weights are then kept as
+            ``ckpt/step_N.safetensors``, since a later evaluation can hand the pick back
+            to an earlier one.
+        select_tiebreak: Key that breaks ties within ``select_tolerance`` (empty: the earliest).
         seed: Torch seed.
     """
 
@@ -88,6 +98,8 @@ class TrainCfg:
     max_minutes: float = math.inf
     grad_clip: float = 1.0
     select_metric: str = "score"
+    select_tolerance: float = 0.0
+    select_tiebreak: str = ""
     seed: int = 0
 
 
@@ -97,7 +109,8 @@ class TrainState:
 
     Attributes:
         step: Optimiser steps taken.
-        best: Best value of the selection metric so far.
+        best: The selection metric of the evaluation picked so far.
+        best_step: The step of that evaluation (-1 before the first).
         elapsed_s: Wall-clock seconds of training so far (evaluations included).
         train_s: Seconds spent in training steps.
         clips: Training examples seen.
@@ -110,6 +123,7 @@ class TrainState:
 
     step: int = 0
     best: float = -math.inf
+    best_step: int = -1
     elapsed_s: float = 0.0
     train_s: float = 0.0
     clips: int = 0
@@ -118,6 +132,29 @@ class TrainState:
     optimizer: dict[str, Any] = field(default_factory=dict)
     rng: torch.Tensor | None = None
     cuda_rng: torch.Tensor | None = None
+
+
+def select_row(history: Sequence[dict[str, Any]], cfg: TrainCfg) -> int:
+    """Index of the evaluation to ship: the best ``cfg.select_metric``, where every row within
+    ``cfg.select_tolerance`` of the best ties and the tie goes to the highest
+    ``cfg.select_tiebreak`` (then to the earliest row). NaN and missing values rank last.
+
+    Raises:
+        ValueError: If ``history`` is empty.
+    """
+    if not history:
+        raise ValueError("no evaluation to select from")
+
+    def value(row: dict[str, Any], key: str) -> float:
+        v = row.get(key, -math.inf)
+        return -math.inf if v is None or math.isnan(v) else float(v)
+
+    scores = [value(r, cfg.select_metric) for r in history]
+    top = max(scores)
+    near = [i for i, v in enumerate(scores) if v >= top - cfg.select_tolerance]
+    if not cfg.select_tiebreak:
+        return near[0] if cfg.select_tolerance > 0 else scores.index(top)
+    return max(near, key=lambda i: (value(history[i], cfg.select_tiebreak), -i))
 
 
 def load_state(out_dir: str | Path) -> TrainState:
@@ -357,11 +394,18 @@ def fit(
             history.append(row)
             weights_card = {**(card or {}), "step": step, **figures}
             save_weights(model, out / "last.safetensors", arch=arch, card=weights_card)
-            score = figures.get(cfg.select_metric, -math.inf)
-            improved = score > st.best
+            if cfg.select_tolerance > 0:
+                ckpt = out / CKPT_DIR / f"step_{step}.safetensors"
+                save_weights(model, ckpt, arch=arch, card=weights_card)
+            pick = history[select_row(history, cfg)]
+            improved = pick is row
             if improved:
-                st.best = score
-                save_weights(model, out / "best.safetensors", arch=arch, card=weights_card)
+                save_weights(model, out / BEST_FILE, arch=arch, card=weights_card)
+            elif pick["step"] != st.best_step:  # a tie handed the pick back to an earlier step
+                kept = out / CKPT_DIR / f"step_{pick['step']}.safetensors"
+                atomic_write_bytes(out / BEST_FILE, kept.read_bytes())
+            st.best_step = int(pick["step"])
+            st.best = float(pick.get(cfg.select_metric, -math.inf))
             # The log is rewritten from the history kept in the state, so a resumed run's log
             # never holds rows the state does not know.
             _write_csv(out / "log.csv", history)
