@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import voicecnn as vc
-from voicecnn.config import apply_overrides
+from voicecnn.config import apply_overrides, cfg_to_dict, dumps_toml, jsonable, load_toml
 from voicecnn.errors import ConfigError
 from voicecnn.layers import StageCfg
 
@@ -75,3 +75,28 @@ def test_overrides_and_toml(tmp_path: Path) -> None:
         vc.load_toml(Outer, path)
     with pytest.raises(ConfigError, match="file not found"):
         vc.load_toml(Outer, tmp_path / "none.toml")
+
+
+def test_dumps_toml_round_trips_a_run_config(tmp_path: Path) -> None:
+    from voicecnn.train.run import RunCfg
+
+    raw = {
+        "arch": "vad_cnn1d_xs",
+        "card": {"recipe": 'a "quoted"\nline', "odd key": [1, 2.5]},
+        "model": {"dropout": 0.1},
+        "data": {"train": ["x.jsonl"], "clip_weights": {"music": 1.5}, "crop_s": 2.0},
+        "augment": {"snr_db": [-5.0, 30.0]},
+        "train": {"max_minutes": float("inf"), "eval_every_s": 240.0},
+    }
+    cfg = vc.config.cfg_from_dict(RunCfg, raw)
+    text = dumps_toml(cfg_to_dict(cfg))
+    assert "max_minutes = inf" in text and "[data.clip_weights]" in text
+    (tmp_path / "c.toml").write_text(text)
+    assert load_toml(RunCfg, tmp_path / "c.toml") == cfg
+    with pytest.raises(TypeError, match="x: cannot write NoneType"):
+        dumps_toml({"x": None})
+
+
+def test_jsonable_is_strict_json() -> None:
+    out = jsonable({"a": float("inf"), "b": (1, float("nan")), "c": Path("p"), 3: True})
+    assert out == {"a": None, "b": [1, None], "c": "p", "3": True}

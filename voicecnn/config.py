@@ -7,6 +7,9 @@ or an ``--set key=value`` override fails loudly instead of being ignored.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import re
 import tomllib
 import types
 import typing
@@ -15,7 +18,7 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 from voicecnn.errors import ConfigError
 
-__all__ = ["apply_overrides", "cfg_from_dict", "cfg_to_dict", "load_toml"]
+__all__ = ["apply_overrides", "cfg_from_dict", "cfg_to_dict", "dumps_toml", "jsonable", "load_toml"]
 
 T = TypeVar("T")
 
@@ -178,3 +181,70 @@ def load_toml(cls: type[T], path: str | Path, overrides: list[str] | None = None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"'{p}' is not valid TOML: {e}") from e
     return cfg_from_dict(cls, apply_overrides(data, overrides or []), where=str(p))
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_toml_key(k)} = {_toml_value(v, where)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    raise TypeError(f"{where}: cannot write {type(value).__name__} to TOML")
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """Write nested plain dicts (e.g. from :func:`cfg_to_dict`) as TOML that reads back equal.
+
+    Scalars come first, then one ``[table]`` per nested dict; infinities and NaN are written as
+    TOML's ``inf`` and ``nan`` (which JSON cannot hold).
+
+    Raises:
+        TypeError: For a value TOML cannot hold (``None``, objects).
+    """
+    lines: list[str] = []
+
+    def table(d: dict[str, Any], path: list[str]) -> None:
+        scalars = {k: v for k, v in d.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in d.items() if isinstance(v, dict)}
+        if path:
+            lines.append(("\n" if lines else "") + "[" + ".".join(map(_toml_key, path)) + "]")
+        for k, v in scalars.items():
+            lines.append(f"{_toml_key(k)} = {_toml_value(v, '.'.join([*path, k]))}")
+        for k, v in tables.items():
+            table(v, [*path, k])
+
+    table(data, [])
+    return "\n".join(lines) + "\n"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as strict JSON can hold it: infinities and NaN become ``None``, tuples lists,
+    other objects their ``str``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
