@@ -33,11 +33,13 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageDataset",
     "channel_stats",
+    "is_idx_folder",
     "load_idx_pair",
     "load_image",
     "load_image_folder",
     "load_mnist",
     "load_npz",
+    "mnist_split",
     "normalize",
     "read_idx",
     "scan_image_folder",
@@ -142,11 +144,43 @@ def load_idx_pair(images_path: str | Path, labels_path: str | Path) -> tuple[_U8
     return images, labels.astype(np.int64)
 
 
-def load_mnist(root: str | Path, split: Literal["train", "test"] = "train") -> tuple[_U8, _I64]:
+def _idx_file(root: Path, prefix: str, kind: str, n: int) -> Path | None:
+    """``root/<prefix>-<kind>-idx<n>-ubyte[.gz]`` (or the ``.idx<n>`` spelling) if it exists."""
+    for name in (f"{prefix}-{kind}-idx{n}-ubyte", f"{prefix}-{kind}.idx{n}-ubyte"):
+        for suffix in ("", ".gz"):
+            if (root / (name + suffix)).is_file():
+                return root / (name + suffix)
+    return None
+
+
+def is_idx_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a directory holding IDX files (a name with ``idx`` in it)."""
+    p = Path(path)
+    return p.is_dir() and any("idx" in f.name for f in p.iterdir())
+
+
+def mnist_split(
+    root: str | Path, split: Literal["auto", "train", "test"]
+) -> Literal["train", "test"]:
+    """The split of an MNIST-style IDX folder to read: ``auto`` is ``test`` (the ``t10k-*``
+    files) when the folder has its images, else ``train``; the others are returned as given."""
+    if split != "auto":
+        return split
+    return "test" if _idx_file(Path(root), "t10k", "images", 3) is not None else "train"
+
+
+def load_mnist(
+    root: str | Path, split: Literal["auto", "train", "test"] = "train"
+) -> tuple[_U8, _I64]:
     """Read MNIST or Fashion-MNIST (same file names) from a directory.
 
     Looks for ``train-images-idx3-ubyte`` / ``train-labels-idx1-ubyte`` (``t10k-...`` for the
     test split), with or without ``.gz``, and the ``train-images.idx3-ubyte`` spelling.
+
+    Args:
+        root: The folder.
+        split: ``train``, ``test`` (the ``t10k-*`` files) or ``auto`` (see
+            :func:`mnist_split`).
 
     Returns:
         uint8 images (N, 28, 28) and int64 labels (N,).
@@ -154,16 +188,14 @@ def load_mnist(root: str | Path, split: Literal["train", "test"] = "train") -> t
     Raises:
         DataError: If the files are missing or unreadable.
     """
-    prefix = {"train": "train", "test": "t10k"}[split]
     root = Path(root)
+    prefix = {"train": "train", "test": "t10k"}[mnist_split(root, split)]
 
     def find(kind: str, n: int) -> Path:
-        names = [f"{prefix}-{kind}-idx{n}-ubyte", f"{prefix}-{kind}.idx{n}-ubyte"]
-        for name in names:
-            for suffix in ("", ".gz"):
-                if (root / (name + suffix)).is_file():
-                    return root / (name + suffix)
-        raise DataError(f"'{root}' has no {names[0]}[.gz] file")
+        found = _idx_file(root, prefix, kind, n)
+        if found is None:
+            raise DataError(f"'{root}' has no {prefix}-{kind}-idx{n}-ubyte[.gz] file")
+        return found
 
     return load_idx_pair(find("images", 3), find("labels", 1))
 

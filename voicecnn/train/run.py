@@ -13,7 +13,9 @@ and writes the run directory::
 
 Tasks: ``vad`` (annotated recordings, and optionally clip folders mixed on the fly; frame BCE;
 ROC-AUC, F1, false-alarm rate and segment figures) and ``image`` (``.npz``, MNIST IDX folder
-or class-per-folder images; cross-entropy; accuracy). Under ``torchrun`` call
+or class-per-folder images; cross-entropy; accuracy) and ``clip`` (audio clips in class
+folders or lists, validated on a held-out fold; see :mod:`voicecnn.train.clips`). Under
+``torchrun`` call
 :func:`init_distributed` first: each rank then trains on its shard and rank 0 writes.
 """
 
@@ -38,13 +40,16 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSamp
 from voicecnn.audio import audio_duration_s
 from voicecnn.checkpoint import load_model, read_metadata, save_weights
 from voicecnn.config import cfg_from_dict, cfg_to_dict
+from voicecnn.data.clips import ClipAugmentCfg
 from voicecnn.data.datasets import VadCropDataset, read_excerpt
 from voicecnn.data.images import (
     ImageDataset,
     channel_stats,
+    is_idx_folder,
     load_image_folder,
     load_mnist,
     load_npz,
+    mnist_split,
 )
 from voicecnn.data.manifest import ManifestEntry, load_dataset, scan_clip_folders
 from voicecnn.data.mix import MixCfg
@@ -85,7 +90,7 @@ __all__ = [
     "train",
 ]
 
-Task = Literal["vad", "image"]
+Task = Literal["vad", "image", "clip"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,8 @@ class DataCfg:
         train: Training sources. ``vad``: JSON Lines manifests and/or folders of annotated
             recordings (see :func:`voicecnn.data.manifest.load_dataset`). ``image``: one
             ``.npz`` file (``x``/``y`` arrays), a folder of MNIST IDX files or a
-            class-per-folder image tree.
+            class-per-folder image tree. ``clip``: class-per-folder trees of audio clips
+            and/or ``.jsonl`` / ``.csv`` clip lists (:mod:`voicecnn.data.clips`).
         val: Validation sources of the same kinds; empty = hold out ``val_fraction`` of the
             training recordings (or images).
         val_fraction: Share held out when ``val`` is empty (every n-th item).
@@ -106,7 +112,18 @@ class DataCfg:
         crop_s: ``vad``: seconds per training crop.
         image_size: ``image`` folders: (H, W) the images are resized to.
         channels: ``image`` folders: 1 (grey) or 3 (RGB).
-        augment_images: ``image``: random shifts of up to 2 pixels.
+        augment_images: ``image``: augment the training images (``shift_px``, ``flip``).
+        shift_px: ``image``: largest random shift in pixels per axis (zero fill).
+        flip: ``image``: also flip horizontally at random (half the time): for data
+            whose mirror image keeps its class (clothes, objects; not digits).
+        val_idx_split: ``image``: the files of an MNIST IDX folder given as ``val``:
+            ``test`` (``t10k-*``), ``train`` (``train-*``), or ``auto``: ``t10k-*``
+            when the folder has them, else ``train-*``.
+        val_fold: ``clip``: validate on this cross-validation fold of the training
+            clips (a list's ``fold``, else the ``<fold>-`` prefix of the file name, as
+            ESC-50's ``3-110389-A.ogg``) instead of ``val`` / ``val_fraction``; 0 = off.
+        clip_s: ``clip``: seconds per example (longer clips are cropped, shorter
+            ones zero-padded).
         workers: DataLoader worker processes (0 = load in the training process).
     """
 
@@ -119,6 +136,11 @@ class DataCfg:
     image_size: tuple[int, int] = (28, 28)
     channels: int = 1
     augment_images: bool = True
+    shift_px: int = 2
+    flip: bool = False
+    val_idx_split: Literal["auto", "train", "test"] = "auto"
+    val_fold: int = 0
+    clip_s: float = 5.0
     workers: int = 2
 
 
@@ -152,7 +174,8 @@ class RunCfg:
     """A training run.
 
     Attributes:
-        task: ``vad`` (frame detector) or ``image`` (image classifier).
+        task: ``vad`` (frame detector), ``image`` (image classifier) or ``clip`` (audio
+            clip classifier).
         arch: Registered model name (``voicecnn models``); may be empty when ``init`` is set.
         init: Weights to start from (bundled name or ``.safetensors`` path) for fine-tuning;
             a classifier's head is replaced when the number of classes differs.
@@ -165,6 +188,7 @@ class RunCfg:
         tensorboard: Also log to ``out_dir/tb`` when tensorboard is installed.
         data: Data sources and loading.
         augment: Mixing of ``data.clips``.
+        clip_augment: ``clip``: augmentation of the training clips.
         train: Optimisation.
         eval: Validation.
     """
@@ -179,6 +203,7 @@ class RunCfg:
     tensorboard: bool = True
     data: DataCfg = field(default_factory=DataCfg)
     augment: MixCfg = field(default_factory=MixCfg)
+    clip_augment: ClipAugmentCfg = field(default_factory=ClipAugmentCfg)
     train: TrainCfg = field(default_factory=TrainCfg)
     eval: EvalCfg = field(default_factory=EvalCfg)
 
@@ -423,14 +448,14 @@ def _vad_data(cfg: RunCfg, model: Any) -> _Data:
 
 
 def _read_images(
-    source: str, data: DataCfg, split: Literal["train", "test"]
+    source: str, data: DataCfg, split: Literal["auto", "train", "test"]
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], list[str]]:
     path = Path(source)
     if path.suffix.lower() == ".npz":
         x, y = load_npz(path)
         return x, y, []
-    if path.is_dir() and any("idx" in p.name for p in path.iterdir()):
-        x, y = load_mnist(path, split)
+    if is_idx_folder(path):
+        x, y = load_mnist(path, mnist_split(path, split))
         return x, y, []
     return load_image_folder(path, size=data.image_size, channels=data.channels)
 
@@ -460,9 +485,16 @@ def _one_source(sources: tuple[str, ...], what: str) -> str:
 
 def _image_run(cfg: RunCfg, device: torch.device) -> tuple[Any, str, _Data]:
     """Model and data of an image run (the data decides the classes, size and statistics)."""
-    x, y, names = _read_images(_one_source(cfg.data.train, "data.train"), cfg.data, "train")
+    source = _one_source(cfg.data.train, "data.train")
+    x, y, names = _read_images(source, cfg.data, "train")
     if cfg.data.val:
-        vx, vy, _ = _read_images(_one_source(cfg.data.val, "data.val"), cfg.data, "test")
+        val = _one_source(cfg.data.val, "data.val")
+        split = cfg.data.val_idx_split
+        if Path(val).resolve() == Path(source).resolve() and not (
+            is_idx_folder(val) and mnist_split(val, split) == "test"
+        ):
+            raise ConfigError(f"data.val would read the training images of '{val}'")
+        vx, vy, _ = _read_images(val, cfg.data, split)
     else:
         rest, held = _split(len(y), cfg.data.val_fraction)
         x, y, vx, vy = x[rest], y[rest], x[held], y[held]
@@ -484,6 +516,8 @@ def _image_run(cfg: RunCfg, device: torch.device) -> tuple[Any, str, _Data]:
         mean=mc.mean,
         std=mc.std,
         augment=cfg.data.augment_images,
+        max_shift_px=cfg.data.shift_px,
+        flip=cfg.data.flip,
         class_names=names,
         seed=cfg.train.seed,
     )
@@ -598,9 +632,16 @@ def train(
         )
     t0 = time.monotonic()
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
+    if cfg.data.val_fold and cfg.task != "clip":
+        raise ConfigError("data.val_fold is a setting of task = 'clip'")
     if cfg.task == "image":
         model, arch, data = _image_run(cfg, device)
         loss_fn = class_cross_entropy
+    elif cfg.task == "clip":
+        from voicecnn.train.clips import clip_run, soft_cross_entropy
+
+        model, arch, data = clip_run(cfg, device)
+        loss_fn = soft_cross_entropy
     else:
         model, arch = _build_model(cfg, {})
         data = _vad_data(cfg, model)
