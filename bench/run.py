@@ -46,7 +46,9 @@ sys.path.insert(0, str(BENCH))  # `import sets`, `import peers` as when run as a
 import sets  # noqa: E402
 from peers.grid import GRID_HOP, SAMPLE_RATE  # noqa: E402
 
+from voicecnn.segments import mask_to_segments  # noqa: E402
 from voicecnn.train import metrics  # noqa: E402
+from voicecnn.train.metrics import match_segments  # noqa: E402
 
 PEERS_VENV = BENCH / ".venv-peers"
 PEERS_PYTHON = PEERS_VENV / "bin" / "python"
@@ -86,47 +88,22 @@ def decision_scores(labels: npt.ArrayLike, decision: npt.ArrayLike) -> dict[str,
 
 def runs(mask: npt.ArrayLike) -> list[tuple[int, int]]:
     """``[start, end)`` frame indices of the runs of True."""
-    m = np.asarray(mask).astype(np.int8).reshape(-1)
-    edges = np.diff(np.concatenate(([0], m, [0])))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(),
-                    strict=True))
-
-
-def match_segments(ref: Sequence[tuple[int, int]],
-                   hyp: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Pair reference and detected segments one-to-one, largest overlaps first.
-
-    Returns:
-        ``(ref_index, hyp_index)`` pairs of overlapping segments, sorted by ``ref_index``.
-    """
-    if not ref or not hyp:
-        return []
-    r = np.asarray(ref)
-    h = np.asarray(hyp)
-    overlap = np.minimum(r[:, None, 1], h[None, :, 1]) - np.maximum(r[:, None, 0], h[None, :, 0])
-    candidates = sorted(zip(*np.nonzero(overlap > 0), strict=True),
-                        key=lambda ij: (-overlap[ij], ij[0], ij[1]))
-    pairs, used_r, used_h = [], set(), set()
-    for i, j in candidates:
-        if i not in used_r and j not in used_h:
-            used_r.add(i)
-            used_h.add(j)
-            pairs.append((int(i), int(j)))
-    return sorted(pairs)
+    return [(round(g.start / FRAME_S), round(g.end / FRAME_S))
+            for g in mask_to_segments(np.asarray(mask, bool).reshape(-1), FRAME_S)]
 
 
 def boundary_errors(labels: npt.ArrayLike, decision: npt.ArrayLike) -> tuple[
         list[float], list[float], int]:
-    """Start and end errors (detected - labelled, seconds) of the matched segments.
+    """Start and end errors (detected - labelled, seconds) of the segments paired one to one,
+    largest overlap first (:func:`voicecnn.train.metrics.match_segments`).
 
     Returns:
         ``(start_errors, end_errors, n_reference_segments)``.
     """
-    ref, hyp = runs(labels), runs(decision)
-    pairs = match_segments(ref, hyp)
-    starts = [(hyp[j][0] - ref[i][0]) * FRAME_S for i, j in pairs]
-    ends = [(hyp[j][1] - ref[i][1]) * FRAME_S for i, j in pairs]
-    return starts, ends, len(ref)
+    ref = mask_to_segments(np.asarray(labels, bool).reshape(-1), FRAME_S)
+    hyp = mask_to_segments(np.asarray(decision, bool).reshape(-1), FRAME_S)
+    match = match_segments(ref, hyp)
+    return list(match.start_errors_s), list(match.end_errors_s), len(ref)
 
 
 def median_ms(values: Sequence[float], *, absolute: bool) -> float | None:

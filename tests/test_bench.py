@@ -89,15 +89,6 @@ def test_runs() -> None:
     assert bench_run.runs([0, 0]) == []
 
 
-def test_match_segments_is_one_to_one_by_largest_overlap() -> None:
-    ref = [(0, 10), (20, 30)]
-    hyp = [(2, 12), (12, 25), (26, 40)]  # overlaps: r0-h0 8, r1-h1 5, r1-h2 4
-    assert bench_run.match_segments(ref, hyp) == [(0, 0), (1, 1)]
-    # one detection bridging two labelled segments matches the one it overlaps most
-    assert bench_run.match_segments([(0, 10), (12, 30)], [(0, 30)]) == [(1, 0)]
-    assert bench_run.match_segments([(0, 5)], [(5, 9)]) == []  # touching is not overlapping
-
-
 def test_boundary_errors_in_seconds() -> None:
     labels = np.zeros(20, bool)
     labels[2:5] = True

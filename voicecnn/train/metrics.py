@@ -87,8 +87,9 @@ class SegmentMatch:
         n_ref: Reference segments.
         n_hyp: Detected segments.
         hits: Pairs whose start and end both lie within the collar.
-        start_errors_s: Absolute start difference of every overlapping pair.
-        end_errors_s: Absolute end difference of every overlapping pair.
+        start_errors_s: Start error (detected minus reference, seconds: > 0 is late) of
+            every overlapping pair, in reference order.
+        end_errors_s: End error (detected minus reference) of every overlapping pair.
     """
 
     n_ref: int = 0
@@ -108,7 +109,7 @@ class SegmentMatch:
 
     def figures(self) -> dict[str, float]:
         """Segment precision (hits / detected), recall (hits / reference), F1 and the median
-        start and end errors in seconds (NaN without overlapping pairs)."""
+        absolute start and end errors in seconds (NaN without overlapping pairs)."""
         precision = self.hits / self.n_hyp if self.n_hyp else 0.0
         recall = self.hits / self.n_ref if self.n_ref else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
@@ -118,8 +119,8 @@ class SegmentMatch:
             "seg_precision": precision,
             "seg_recall": recall,
             "seg_f1": f1,
-            "median_start_error_s": float(np.median(self.start_errors_s)) if pairs else nan,
-            "median_end_error_s": float(np.median(self.end_errors_s)) if pairs else nan,
+            "median_start_error_s": float(np.median(np.abs(self.start_errors_s))) if pairs else nan,
+            "median_end_error_s": float(np.median(np.abs(self.end_errors_s))) if pairs else nan,
         }
 
 
@@ -128,6 +129,9 @@ def match_segments(
 ) -> SegmentMatch:
     """Pair detected segments with reference segments, one to one, greedily by overlap.
 
+    Pairs are taken largest overlap first (ties: lower reference, then detection index);
+    segments that only touch do not overlap.
+
     Args:
         reference: True speech segments (seconds).
         hypothesis: Detected segments (seconds).
@@ -135,7 +139,7 @@ def match_segments(
             ends differ by at most this.
 
     Returns:
-        The counts and boundary errors.
+        The counts and the signed boundary errors of the pairs, in reference order.
     """
     pairs = sorted(
         (-_overlap(r, h), i, j)
@@ -145,14 +149,15 @@ def match_segments(
     )
     used_r: set[int] = set()
     used_h: set[int] = set()
-    starts: list[float] = []
-    ends: list[float] = []
+    matched: list[tuple[int, int]] = []
     for _, i, j in pairs:
         if i in used_r or j in used_h:
             continue
         used_r.add(i)
         used_h.add(j)
-        starts.append(abs(reference[i].start - hypothesis[j].start))
-        ends.append(abs(reference[i].end - hypothesis[j].end))
-    hits = sum(s <= collar_s and e <= collar_s for s, e in zip(starts, ends, strict=True))
+        matched.append((i, j))
+    matched.sort()
+    starts = [hypothesis[j].start - reference[i].start for i, j in matched]
+    ends = [hypothesis[j].end - reference[i].end for i, j in matched]
+    hits = sum(abs(s) <= collar_s and abs(e) <= collar_s for s, e in zip(starts, ends, strict=True))
     return SegmentMatch(len(reference), len(hypothesis), hits, tuple(starts), tuple(ends))
