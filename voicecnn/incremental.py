@@ -3,18 +3,36 @@
 :class:`~voicecnn.detection.FrameProbStream` re-runs the torch model over each chunk plus its
 receptive field, which is exact but costs ~70 frames of work per 10 ms frame when chunks are
 small. Here each layer keeps the history it needs (its past padding, its dilated taps), so a
-32 ms chunk costs 3 frames of work. The arithmetic is numpy, with batch norm folded into the
-convolutions; the torch model stays the reference and tests hold the two equal (1e-4).
+32 ms chunk costs 3 frames of work; the torch model stays the reference and tests hold the two
+equal.
 
-Zero padding at the start of the stream is the initial history; at the end, ``flush`` appends
-each layer's future padding, so the output equals the whole-file torch pass exactly.
+The work per chunk is a short, fixed list of numpy calls on preallocated arrays, because at
+3 frames per chunk the cost is the number of calls more than the arithmetic:
+
+* spectrum: one window product, one real FFT (float64) over the chunk's new frames, one square,
+  one product with the mel filters (``log_eps`` rides along as a constant FFT column), one log;
+* each convolution: one gather of its taps from the layer's time-major input buffer (im2col
+  over the new frames only; the bias comes in as one more tap reading a constant row), one
+  matrix product with the batch norm folded into the weights, one maximum for the ReLU; 2-D
+  layers pool along mel with one more maximum first;
+* head: one product, one bias, one sigmoid.
+
+For 1-D models the input normalisation is folded into the first convolution (its padding then
+holds the log-mel that normalises to zero). Zero padding at the start of the stream is the
+initial history; at the end, ``flush`` appends each layer's future padding, so the output
+equals the whole-file torch pass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import torch
+from numpy.lib.stride_tricks import as_strided
+from scipy.special import expit
 from torch import nn
 
 from voicecnn.layers.conv import ConvNormAct, ConvStack
@@ -23,9 +41,48 @@ from voicecnn.models.vad import VadCnn
 __all__ = ["IncrementalVad"]
 
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+C128 = npt.NDArray[np.complex128]
+_Spec = tuple[int, int, F64, F64]
+"""A layer input: mel rows h, channels c, and per channel ``true = scale * stored + shift``."""
+
+_ZERO = np.float32(0.0)
+_PIECE_FRAMES = 15
+"""Longest push handled in one pass, in frames; longer ones are cut (bounds scratch memory)."""
 
 
-def _array(module: nn.Module, name: str) -> npt.NDArray[np.float64]:
+def _numpy_rfft(frames: F64, out: C128) -> None:
+    out[...] = np.fft.rfft(frames, axis=1)
+
+
+def _pick_rfft() -> Callable[[F64, C128], Any]:
+    """The cheapest real FFT along axis 1 writing into ``out``.
+
+    scipy's pocketfft binding costs ~4 us less per call than the public wrappers, a tenth of a
+    32 ms chunk; it is private API, so it is checked against numpy and replaced by
+    ``numpy.fft.rfft`` if it is missing or disagrees. (Double precision: scipy's float32 FFT
+    is several times less accurate than torch's, and the doubles cost no more here.)
+    """
+    try:
+        from scipy.fft._pocketfft.pypocketfft import r2c
+
+        def fast(frames: F64, out: C128) -> Any:
+            return r2c(frames, (1,), True, 0, out, 1)
+
+        x = np.random.default_rng(0).standard_normal((2, 40))
+        out = np.zeros((2, 22), np.complex128)[:, :21]
+        fast(x, out)
+        if np.allclose(out, np.fft.rfft(x, axis=1), atol=1e-9):
+            return fast
+    except Exception:  # noqa: BLE001 - any failure of private API means: use numpy
+        pass
+    return _numpy_rfft
+
+
+_rfft = _pick_rfft()
+
+
+def _array(module: nn.Module, name: str) -> F64:
     """A parameter or buffer of ``module`` as a float64 numpy array."""
     value = getattr(module, name, None)
     if not isinstance(value, torch.Tensor):
@@ -33,167 +90,264 @@ def _array(module: nn.Module, name: str) -> npt.NDArray[np.float64]:
     return value.detach().double().cpu().numpy()
 
 
-def _bn_affine(bn: nn.Module) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _bn_affine(bn: nn.Module) -> tuple[F64, F64]:
     """Eval-mode batch norm as ``x * scale + shift`` (per channel)."""
     eps = float(getattr(bn, "eps", 1e-5))
     scale = _array(bn, "weight") / np.sqrt(_array(bn, "running_var") + eps)
     return scale, _array(bn, "bias") - _array(bn, "running_mean") * scale
 
 
-def _fold_bn(conv: nn.Module, bn: nn.Module) -> tuple[F32, F32]:
-    """Conv weight (C_out, -1) and bias (C_out, 1) with an eval-mode batch norm folded in."""
-    w = _array(conv, "weight")
-    scale, shift = _bn_affine(bn)
-    if isinstance(getattr(conv, "bias", None), torch.Tensor):
-        shift = shift + _array(conv, "bias") * scale
-    w = w.reshape(w.shape[0], -1) * scale[:, None]
-    return w.astype(np.float32), shift[:, None].astype(np.float32)
+class _Buf:
+    """A layer's input along time: ``rows`` (cap, h * c), frame-major, mel-major within a frame.
+
+    ``flat`` views the same memory as rows of ``c`` values plus two constant rows at the end
+    that gathers point at: ``(1, 0, ..., 0)`` (index -2), which brings in the bias, and ``pad``
+    (index -1), the stored value of a true zero, for mel padding. Stored values relate to the
+    layer's true input as ``true = scale * stored + shift`` per channel (how the input
+    normalisation of 1-D models is folded into the first weights).
+    """
+
+    def __init__(self, spec: _Spec, *, fill: float | None = None) -> None:
+        h, c, scale, shift = spec
+        self.h, self.c, self.width = h, c, h * c
+        self.oh, self.oc = h, c  # the producer's layout of a frame (see produced_as)
+        self.scale, self.shift = scale, shift  # per channel (c,)
+        zero = (-shift / scale).astype(np.float32)  # stored value of a true zero
+        self.pad = zero
+        # Time padding: zeros, or -inf ahead of a max-pool.
+        self.fill = np.tile(zero if fill is None else np.full(c, fill, np.float32), h)
+        self.start = 0  # first row the consumer still needs
+        self.w = 0  # next row to write
+        self._alloc(160)
+
+    def _alloc(self, cap: int) -> None:
+        self.cap = cap
+        mem = np.zeros(cap * self.width + 2 * self.c, np.float32)
+        self.rows = mem[: cap * self.width].reshape(cap, self.width)
+        self.flat = mem.reshape(cap * self.h + 2, self.c)
+        self.flat[-2, 0] = 1.0
+        self.flat[-1] = self.pad
+        self._out_views()
+
+    def _out_views(self) -> None:
+        """Views in the producer's layout: frames (cap, oh, oc) and rows of oc values."""
+        self.out3 = self.rows.reshape(self.cap, self.oh, self.oc)
+        self.out2 = self.rows.reshape(self.cap * self.oh, self.oc)
+
+    def produced_as(self, oh: int, oc: int) -> None:
+        if oh * oc != self.width:
+            raise ValueError("layer shapes do not chain")
+        self.oh, self.oc = oh, oc
+        self._out_views()
+
+    def reset(self, past: int) -> None:
+        if 2 * past + 64 > self.cap:
+            self._alloc(2 * past + 128)
+        self.rows[:past] = self.fill
+        self.start, self.w = 0, past
+
+    def make_room(self, n: int) -> None:
+        """Move the rows still needed to the front (growing if needed) so ``n`` rows fit."""
+        keep = self.w - self.start
+        if keep + n > self.cap:
+            old = self.rows[self.start : self.w].copy()
+            self._alloc(2 * (keep + n))
+            self.rows[:keep] = old
+        else:
+            self.rows[:keep] = self.rows[self.start : self.w].copy()
+        self.start, self.w = 0, keep
+
+    def append_fill(self, n: int) -> None:
+        if self.w + n > self.cap:
+            self.make_room(n)
+        self.rows[self.w : self.w + n] = self.fill
+        self.w += n
+
+
+class _Stage:
+    """One layer along time: reads ``inp``, writes ``out`` (the next stage's ``inp``)."""
+
+    inp: _Buf
+    out: _Buf
+    past: int
+    future: int
+    out_spec: _Spec
+    out_layout: tuple[int, int]  # (mel rows, channels) of what run() writes per frame
+
+    def run(self) -> None:
+        raise NotImplementedError
 
 
 def _parts(block: ConvNormAct) -> tuple[nn.Module, nn.Conv1d | nn.Conv2d, nn.Module]:
-    pad, conv, bn, _ = block
-    if not isinstance(conv, nn.Conv1d | nn.Conv2d):
+    pad, conv, bn, act = block
+    if not isinstance(conv, nn.Conv1d | nn.Conv2d) or not isinstance(act, nn.ReLU):
         raise ValueError("unexpected ConvNormAct layout")
     return pad, conv, bn
 
 
-class _Layer:
-    """One layer along time: input history, padding, and how to compute outputs."""
+class _Conv(_Stage):
+    """Conv + batch norm + ReLU (+ max-pool along mel) over the frames the input completes.
 
-    past: int
-    future: int
-    fill: float
+    Output ``(t, h)`` gathers taps ``inp[t + i * d, h + a - top]`` for time taps ``i`` and mel
+    taps ``a`` (a 1-D input is one mel row holding all channels), then one matrix product.
+    """
 
-    def reset(self, shape: tuple[int, ...]) -> None:
-        self.hist = np.full((*shape, self.past), self.fill, np.float32)
-
-    def push(self, x: F32) -> F32:
-        """Append input frames (..., m); return the outputs now computable."""
-        self.hist = np.concatenate([self.hist, x], axis=-1)
-        span = self.past + self.future
-        n_out = max(self.hist.shape[-1] - span, 0)
-        out = self.compute(self.hist, n_out)
-        self.hist = self.hist[..., n_out:]
-        return out
-
-    def flush(self) -> F32:
-        """The stream ended: the future padding arrives."""
-        pad = np.full((*self.hist.shape[:-1], self.future), self.fill, np.float32)
-        return self.push(pad)
-
-    def compute(self, hist: F32, n_out: int) -> F32:
-        raise NotImplementedError
-
-
-class _Conv1d(_Layer):
-    def __init__(self, block: ConvNormAct) -> None:
-        _, conv, bn = _parts(block)
-        self.past, self.future = block.time_padding
-        self.fill = 0.0
-        self.w, self.b = _fold_bn(conv, bn)
-        self.k, self.d = int(conv.kernel_size[0]), int(conv.dilation[0])
-        self.c_out = int(conv.out_channels)
-        self._idx: dict[int, npt.NDArray[np.intp]] = {}
-
-    def compute(self, hist: F32, n_out: int) -> F32:
-        idx = self._idx.get(n_out)
-        if idx is None:
-            idx = np.arange(n_out)[None, :] + (np.arange(self.k) * self.d)[:, None]
-            self._idx[n_out] = idx
-        cols = hist[:, idx].reshape(hist.shape[0] * self.k, n_out)  # torch's weight order
-        out: F32 = self.w @ cols
-        out += self.b
-        return np.maximum(out, 0.0, out=out)
-
-
-class _Conv2d(_Layer):
-    def __init__(self, block: ConvNormAct) -> None:
+    def __init__(
+        self, block: ConvNormAct, spec: _Spec, pool: int, perm: npt.NDArray[np.intp]
+    ) -> None:
         pad, conv, bn = _parts(block)
+        self.inp = _Buf(spec)
         self.past, self.future = block.time_padding
-        if not isinstance(pad, nn.ZeroPad2d):
-            raise ValueError("unexpected ConvNormAct layout")
-        self.top, self.bottom = int(pad.padding[2]), int(pad.padding[3])
-        self.fill = 0.0
-        self.w, self.b = _fold_bn(conv, bn)
-        self.kh, self.kw = int(conv.kernel_size[0]), int(conv.kernel_size[1])
-        self.d = int(conv.dilation[1])
-        self._idx: dict[tuple[int, int], tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]] = {}
+        w = _array(conv, "weight")
+        if w.ndim == 3:  # (C_out, C_in, k) -> (C_out, C_in, 1, k)
+            w = w[:, :, None, :]
+            self.top = 0
+        else:
+            if not isinstance(pad, nn.ZeroPad2d):
+                raise ValueError("unexpected ConvNormAct layout")
+            self.top = int(pad.padding[2])
+        w = w[:, perm]  # input channels in buffer order
+        c_out, c_in, kh, kw = w.shape
+        h, c, in_scale, in_shift = spec
+        if c_in != c:
+            raise ValueError("channel mismatch in incremental layers")
+        self.h_in, self.kh, self.kw, self.d = h, kh, kw, int(conv.dilation[-1])
+        self.span = (kw - 1) * self.d
+        if self.span != self.past + self.future:
+            raise ValueError("unexpected ConvNormAct padding")
+        scale, shift = _bn_affine(bn)
+        if isinstance(getattr(conv, "bias", None), torch.Tensor):
+            shift = shift + _array(conv, "bias") * scale
+        w = w * scale[:, None, None, None]  # batch norm folded in
+        # Stored inputs are (true - in_shift) / in_scale: every tap (padding too) adds
+        # w * in_shift, a constant.
+        bias = shift + np.einsum("ocai,c->o", w, in_shift)
+        w = w * in_scale[None, :, None, None]
+        self.direct = kw == 1 and kh == 1  # no gather: the input rows are the columns
+        # Weight rows in gather order: time tap, mel tap, channel; then the bias, which the
+        # gather's last tap (the buffer's constant (1, 0, ..., 0) row) multiplies.
+        rows = [w.transpose(3, 2, 1, 0).reshape(kw * kh * c_in, c_out)]
+        if not self.direct:
+            rows.append(np.zeros((c_in, c_out)))
+            rows[-1][0] = bias
+        self.weight = np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
+        self.bias = bias.astype(np.float32)
+        self.pool = pool
+        self.out_spec = (h // pool, c_out, np.ones(c_out), np.zeros(c_out))
+        self.out_layout = (h // pool, c_out)
+        self._views: dict[int, tuple[Any, ...]] = {}
 
-    def push(self, x: F32) -> F32:
-        return super().push(np.pad(x, ((0, 0), (self.top, self.bottom), (0, 0))))
+    def _make_views(self, n: int) -> tuple[Any, ...]:
+        h, kh, kw = self.h_in, self.kh, self.kw
+        j = np.arange(n)[:, None, None, None]
+        hh = np.arange(h)[None, :, None, None]
+        i = np.arange(kw)[None, None, :, None]
+        a = np.arange(kh)[None, None, None, :]
+        mel = hh + a - self.top
+        # Rows of inp.flat from the first input frame; mel padding reads the last row (-1),
+        # the bias tap the one before (-2).
+        idx = np.where((mel >= 0) & (mel < h), (j + i * self.d) * h + mel, -1)
+        idx = np.concatenate([idx.reshape(n * h, kw * kh), np.full((n * h, 1), -2)], axis=1)
+        cols = np.zeros((n * h, (kw * kh + 1) * self.inp.c), np.float32)
+        cols3 = cols.reshape(n * h, kw * kh + 1, self.inp.c)
+        c_out = self.weight.shape[1]
+        tmp = np.zeros((n * h, c_out), np.float32)
+        h2, p = h // self.pool, self.pool
+        tmp3 = tmp.reshape(n, h, c_out)
+        srcs = [tmp3[:, k : h2 * p : p] for k in range(p)]
+        views = (idx, cols3, cols, tmp, srcs)
+        self._views[n] = views
+        return views
 
-    def flush(self) -> F32:
-        c, hp, _ = self.hist.shape
-        return self.push(np.zeros((c, hp - self.top - self.bottom, self.future), np.float32))
+    def run(self) -> None:
+        b = self.inp
+        start = b.start
+        n = b.w - start - self.span
+        if n <= 0:
+            return
+        nb = self.out
+        if nb.w + n > nb.cap:
+            nb.make_room(n)
+        w = nb.w
+        idx, cols3, cols, tmp, srcs = self._views.get(n) or self._make_views(n)
+        if self.direct:
+            cols = b.rows[start : start + n]
+        else:
+            b.flat[start * b.h :].take(idx, 0, cols3, "wrap")
+        if self.pool == 1:
+            dst = nb.out2[w * nb.oh : (w + n) * nb.oh]
+            np.dot(cols, self.weight, dst)
+        else:
+            np.dot(cols, self.weight, tmp)
+            dst = nb.out3[w : w + n]
+            np.maximum(srcs[0], srcs[1], out=dst)
+            for src in srcs[2:]:
+                np.maximum(dst, src, out=dst)
+        if self.direct:
+            np.add(dst, self.bias, out=dst)
+        np.maximum(dst, _ZERO, out=dst)
+        b.start = start + n
+        nb.w = w + n
 
-    def reset(self, shape: tuple[int, ...]) -> None:
-        c, h = shape
-        super().reset((c, h + self.top + self.bottom))
 
-    def compute(self, hist: F32, n_out: int) -> F32:
-        c, hp, _ = hist.shape
-        h_out = hp - self.kh + 1
-        key = (h_out, n_out)
-        if key not in self._idx:
-            rows = np.arange(h_out)[None, :, None] + np.arange(self.kh)[:, None, None]
-            taps = np.arange(n_out)[None, None, :] + (np.arange(self.kw) * self.d)[:, None, None]
-            self._idx[key] = (rows[:, None, :, :], taps[None, :, :, :])
-        rows, taps = self._idx[key]
-        # cols[c, a, i, h, t] = hist[c, h + a, t + i*d]
-        cols = hist[:, rows, taps].reshape(c * self.kh * self.kw, h_out * n_out)
-        out: F32 = self.w @ cols
-        out += self.b
-        np.maximum(out, 0.0, out=out)
-        return out.reshape(self.w.shape[0], h_out, n_out)
-
-
-class _RunningMax(_Layer):
+class _RunningMax(_Stage):
     """MaxPool1d(k, stride=1, padding=k//2): -inf padding at both ends."""
 
-    def __init__(self, pool: nn.MaxPool1d) -> None:
+    def __init__(self, pool: nn.MaxPool1d, spec: _Spec) -> None:
         ks = pool.kernel_size
-        k = int(ks if isinstance(ks, int) else ks[0])
-        self.k = k
-        self.past = self.future = k // 2
-        self.fill = -np.inf
+        self.k = int(ks if isinstance(ks, int) else ks[0])
+        self.past = self.future = self.k // 2
+        if np.any(spec[2] <= 0):
+            raise ValueError("max-pooling needs a positive input scale")
+        self.inp = _Buf(spec, fill=-np.inf)
+        self.out_spec = spec
+        self.out_layout = (spec[0], spec[1])
 
-    def compute(self, hist: F32, n_out: int) -> F32:
-        out = hist[..., :n_out].copy()
-        for i in range(1, self.k):  # k is small: shifted maxima beat window views here
-            np.maximum(out, hist[..., i : i + n_out], out=out)
-        return out
-
-
-class _MelPool(_Layer):
-    """MaxPool2d((p, 1)) along mel only: no time context."""
-
-    def __init__(self, pool: nn.MaxPool2d) -> None:
-        ks = pool.kernel_size
-        self.p = int(ks if isinstance(ks, int) else ks[0])
-        self.past = self.future = 0
-        self.fill = 0.0
-
-    def compute(self, hist: F32, n_out: int) -> F32:
-        c, h, t = hist.shape
-        h2 = h // self.p
-        out: F32 = hist[:, : h2 * self.p].reshape(c, h2, self.p, t).max(2)
-        return out
+    def run(self) -> None:
+        b = self.inp
+        n = b.w - b.start - (self.k - 1)
+        if n <= 0:
+            return
+        nb = self.out
+        if nb.w + n > nb.cap:
+            nb.make_room(n)
+        r, s = b.rows, b.start
+        dst = nb.rows[nb.w : nb.w + n]
+        np.maximum(r[s : s + n], r[s + 1 : s + 1 + n], out=dst)
+        for i in range(2, self.k):
+            np.maximum(dst, r[s + i : s + i + n], out=dst)
+        b.start += n
+        nb.w += n
 
 
-def _layers(stack: ConvStack) -> list[_Layer]:
-    out: list[_Layer] = []
-    for m in stack.layers:
+def _stages(stack: ConvStack, spec: _Spec, perm: npt.NDArray[np.intp]) -> list[_Stage]:
+    """Stages of a ConvStack; ``perm``: torch channel of each input channel in buffer order."""
+    mods = list(stack.layers)
+    out: list[_Stage] = []
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        stage: _Stage
         if isinstance(m, ConvNormAct):
-            out.append(_Conv1d(m) if stack.dims == 1 else _Conv2d(m))
+            pool = 1
+            nxt = mods[i + 1] if i + 1 < len(mods) else None
+            if isinstance(nxt, nn.MaxPool2d):
+                ks, st = nxt.kernel_size, nxt.stride
+                if not (isinstance(ks, tuple) and ks[1] == 1 and st == ks) or nxt.padding not in (
+                    0, (0, 0)
+                ):
+                    raise ValueError("incremental inference supports max-pooling along mel only")
+                pool = int(ks[0])
+                i += 1
+            stage = _Conv(m, spec, pool, perm)
+            perm = np.arange(stage.out_spec[1])
         elif isinstance(m, nn.MaxPool1d):
-            out.append(_RunningMax(m))
-        elif isinstance(m, nn.MaxPool2d):
-            ks, st = m.kernel_size, m.stride
-            if not (isinstance(ks, tuple) and ks[1] == 1 and st == ks):
-                raise ValueError("incremental inference supports max-pooling along mel only")
-            out.append(_MelPool(m))
+            stage = _RunningMax(m, spec)
         else:
             raise ValueError(f"incremental inference does not support {type(m).__name__}")
+        out.append(stage)
+        spec = stage.out_spec
+        i += 1
     return out
 
 
@@ -209,56 +363,93 @@ class IncrementalVad:
 
     def __init__(self, model: VadCnn) -> None:
         cfg = model.cfg.frontend
-        self.sample_rate, self.hop = cfg.sample_rate, cfg.hop_length
+        self.sample_rate, self.hop, self.n_fft = cfg.sample_rate, cfg.hop_length, cfg.n_fft
         self.frame_hop_s = cfg.hop_s
-        self.n_fft, self.log_eps = cfg.n_fft, cfg.log_eps
-        self.window = _array(model.frontend, "window").astype(np.float32)
-        self.mel_fb = _array(model.frontend, "mel_fb").astype(np.float32)
-        scale, shift = _bn_affine(model.input_norm)
-        self.norm_scale = scale[:, None].astype(np.float32)
-        self.norm_shift = shift[:, None].astype(np.float32)
-        self.dims = model.cfg.dims
-        self.n_mels = cfg.n_mels
-        self.stack = _layers(model.stack)
-        self.temporal = _layers(model.temporal) if model.temporal is not None else []
-        self.head_w = _array(model.head.proj, "weight").reshape(1, -1).astype(np.float32)
-        self.head_b = float(_array(model.head.proj, "bias")[0])
-        # The STFT window of frame t spans x[t*hop + hop//2 - n_fft//2 : ... + n_fft], with
-        # x[: hop//2] read as zeros (the torch model drops that half hop before its STFT).
-        self.offset = self.hop // 2 - self.n_fft // 2
         self.lookahead_frames = model.context_frames[1]
-        self._frame_idx: dict[int, npt.NDArray[np.intp]] = {}
+        # STFT frame t spans x[t*hop + offset : ... + n_fft], with x[: hop//2] read as zeros
+        # (the torch model drops that half hop before its centred STFT).
+        self.offset = self.hop // 2 - self.n_fft // 2
+        self._frame_end = self.offset + self.n_fft  # frame t needs samples < t * hop + this
+        self._win = _array(model.frontend, "window").astype(np.float32)
+        fb = _array(model.frontend, "mel_fb")  # (n_mels, bins)
+        bins, n_mels = fb.shape[1], fb.shape[0]
+        # |X|^2 summed by the filters: rows for real and imaginary parts, then log_eps times
+        # the constant (1 + 0j) column the FFT output carries.
+        fb2 = np.zeros((2 * bins + 2, n_mels))
+        fb2[0 : 2 * bins : 2] = fb.T
+        fb2[1 : 2 * bins : 2] = fb.T
+        fb2[2 * bins] = cfg.log_eps
+        self._fb2 = fb2.astype(np.float32)
+        self._bins = bins
+
+        norm_scale, norm_shift = _bn_affine(model.input_norm)
+        stack_mods = list(model.stack.layers)
+        fold = (
+            model.cfg.dims == 1
+            and isinstance(stack_mods[0], ConvNormAct)
+            and bool(np.all(np.abs(norm_scale) > 1e-6))
+        )
+        self._norm: tuple[F32, F32] | None = None
+        ones, zeros = np.ones(n_mels), np.zeros(n_mels)
+        if model.cfg.dims == 1:
+            # Mel bands are channels: the normalisation folds into the first convolution.
+            spec: _Spec = (1, n_mels, norm_scale, norm_shift) if fold else (1, n_mels, ones, zeros)
+        else:
+            spec = (n_mels, 1, np.ones(1), np.zeros(1))
+        if not fold:
+            self._norm = (norm_scale.astype(np.float32), norm_shift.astype(np.float32))
+        stages = _stages(model.stack, spec, np.arange(spec[1]))
+        spec = stages[-1].out_spec
+        perm = np.arange(spec[0] * spec[1])
+        if model.cfg.dims == 2:
+            h, c, scale, shift = spec
+            spec = (1, h * c, np.tile(scale, h), np.tile(shift, h))
+            perm = (np.arange(c)[None, :] * h + np.arange(h)[:, None]).reshape(-1)  # torch: c*h
+        if model.temporal is not None:
+            stages += _stages(model.temporal, spec, perm)
+            spec = stages[-1].out_spec
+            perm = np.arange(spec[1])
+        _, c, scale, shift = spec
+        hw = _array(model.head.proj, "weight").reshape(-1)[perm]
+        if hw.size != c:
+            raise ValueError("head does not match the features")
+        self._head_w = (hw * scale).astype(np.float32)
+        head_b = float(_array(model.head.proj, "bias")[0]) + float(hw @ shift)
+        self._head_b = np.full(1, head_b, np.float32)
+        self._head_in = _Buf((1, c, scale, shift))
+        self._stages = stages
+        for st, nxt in zip(stages, [*[s.inp for s in stages[1:]], self._head_in], strict=True):
+            nxt.produced_as(*st.out_layout)
+            st.out = nxt
+        self._first = stages[0].inp
+
+        # Samples: _s[i] is absolute sample self._s0 + i, frames start every hop from _s[0].
+        self._piece = _PIECE_FRAMES * self.hop
+        cap = 2 * self.n_fft + (_PIECE_FRAMES + 1) * self.hop
+        self._s = np.zeros(cap, np.float32)
+        n_frames = (cap - self.n_fft) // self.hop + 1
+        self._frames = as_strided(self._s, (n_frames, self.n_fft), (4 * self.hop, 4),
+                                  writeable=False)
+        self._spec_views: dict[int, tuple[F64, C128, F64, F32]] = {}
         self.reset()
 
     def reset(self) -> None:
         """Forget the stream."""
-        self._x = np.zeros(-self.offset if self.offset < 0 else 0, np.float32)  # zero padding
-        self._x_start = self.offset  # absolute index of _x[0] (negative = padding)
-        self._n_samples = 0
+        self._s0 = self.offset  # absolute index of _s[0]: the start of frame _t0
+        self._t0 = 0
+        self._s[: -self.offset] = 0.0  # zero padding before the first sample
+        self._n = 0  # samples pushed
         self._next_frame = 0  # next frame whose spectrum is computed
         self._emitted = 0
-        shape: tuple[int, ...] = (self.n_mels,) if self.dims == 1 else (1, self.n_mels)
-        for layer in self.stack:
-            layer.reset(shape)
-            shape = self._out_shape(layer, shape)
-        for layer in self.temporal:
-            layer.reset(shape if self.dims == 1 else (int(np.prod(shape)),))
-            shape = self._out_shape(layer, shape if self.dims == 1 else (int(np.prod(shape)),))
-
-    @staticmethod
-    def _out_shape(layer: _Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
-        if isinstance(layer, _Conv1d):
-            return (layer.c_out,)
-        if isinstance(layer, _Conv2d):
-            return (int(layer.w.shape[0]), shape[1])
-        if isinstance(layer, _MelPool):
-            return (shape[0], shape[1] // layer.p)
-        return shape
+        self._flushed = False
+        for st in self._stages:
+            st.inp.reset(st.past)
+        self._head_in.reset(0)
 
     @property
     def n_samples(self) -> int:
         """Samples pushed since the last reset."""
-        return self._n_samples
+        return self._n
 
     @property
     def next_frame(self) -> int:
@@ -267,70 +458,91 @@ class IncrementalVad:
 
     def push(self, samples: npt.ArrayLike) -> F32:
         """Add mono samples at the model's rate; return newly decided probabilities."""
-        x = np.asarray(samples, dtype=np.float32).reshape(-1)
-        dropped = self.hop // 2 - self._n_samples  # the model ignores the first half hop
-        if dropped > 0:
-            x = x.copy()
-            x[:dropped] = 0.0
-        self._x = np.concatenate([self._x, x])
-        self._n_samples += x.size
-        return self._run(self._spectra(final=False), final=False)
+        x = np.asarray(samples, dtype=np.float32)
+        if x.ndim != 1:
+            x = x.reshape(-1)
+        if x.size > self._piece:
+            parts = [self.push(x[i : i + self._piece]) for i in range(0, x.size, self._piece)]
+            return np.concatenate(parts)
+        n, done = x.size, self._n
+        pos = done - self._s0
+        if pos + n > self._s.size:
+            pos = self._drop_samples()
+        self._s[pos : pos + n] = x
+        if done < self.hop // 2:  # the model ignores the first half hop
+            self._s[pos : pos + min(self.hop // 2 - done, n)] = 0.0
+        self._n = done = done + n
+        last = (done - self._frame_end) // self.hop + 1
+        if last > self._next_frame:
+            self._spectra(last)
+        for st in self._stages:
+            st.run()
+        return self._head()
 
     def flush(self) -> F32:
         """End of stream: the remaining frames, with the model's end padding."""
-        return self._run(self._spectra(final=True), final=True)
+        if self._flushed:
+            return np.zeros(0, np.float32)
+        self._flushed = True
+        last = self._n // self.hop
+        pos = self._drop_samples()
+        need = (last - 1) * self.hop + self.offset + self.n_fft - self._s0  # end in _s
+        if need > pos:
+            self._s[pos:need] = 0.0  # the centred STFT's end padding
+        if last > self._next_frame:
+            self._spectra(last)
+        for st in self._stages:
+            st.run()
+            st.inp.append_fill(st.future)
+            st.run()
+        return self._head()
 
-    def _spectra(self, *, final: bool) -> F32:
-        """Normalised log-mel frames (n_mels, m) whose samples (or end padding) are all in."""
-        n_total = self._n_samples // self.hop
-        end = self._x_start + self._x.size
-        if final:
-            need = (n_total - 1) * self.hop + self.offset + self.n_fft
-            if need > end:
-                self._x = np.concatenate([self._x, np.zeros(need - end, np.float32)])
-            last = n_total
-        else:
-            last = min(n_total, (end - self.offset - self.n_fft) // self.hop + 1)
+    def _drop_samples(self) -> int:
+        """Move the samples from the next frame's start to the front of the buffer; return
+        the buffer position of the next sample (< n_fft: a piece and the end padding fit)."""
+        pos = self._n - self._s0
+        keep = (self._next_frame - self._t0) * self.hop
+        if keep > 0:
+            self._s[: pos - keep] = self._s[keep:pos].copy()
+            self._s0 += keep
+            self._t0 = self._next_frame
+        return pos - keep
+
+    def _spectra(self, last: int) -> None:
+        """Normalised log-mel frames ``_next_frame .. last - 1`` into the first buffer."""
         m = last - self._next_frame
-        if m <= 0:
-            return np.zeros((self.n_mels, 0), np.float32)
-        base = self._next_frame * self.hop + self.offset - self._x_start
-        idx = self._frame_idx.get(m)
-        if idx is None:
-            idx = self._frame_idx[m] = np.arange(m)[:, None] * self.hop + np.arange(self.n_fft)
-        frames = self._x[base + idx]
-        frames *= self.window
-        spec = np.fft.rfft(frames, axis=1)
-        power = np.square(spec.real, dtype=np.float32)
-        power += np.square(spec.imag, dtype=np.float32)
-        mel = self.mel_fb @ power.T
-        mel += np.float32(self.log_eps)
-        mel = np.log(mel, out=mel)
+        views = self._spec_views.get(m)
+        if views is None:
+            win = np.zeros((m, self.n_fft))
+            spec = np.zeros((m, self._bins + 1), np.complex128)
+            spec[:, -1] = 1.0  # picks up log_eps in the filter product
+            sq = np.zeros((m, 2 * self._bins + 2), np.float32)
+            views = self._spec_views[m] = (win, spec[:, :-1], spec.view(np.float64), sq)
+        win, spec, spec_f, sq = views
+        f0 = self._next_frame - self._t0
+        np.multiply(self._frames[f0 : f0 + m], self._win, out=win)
+        _rfft(win, spec)
+        np.square(spec_f, out=sq)
+        b = self._first
+        w = b.w
+        if w + m > b.cap:
+            b.make_room(m)
+            w = b.w
+        dst = b.rows[w : w + m]
+        np.dot(sq, self._fb2, dst)
+        np.log(dst, out=dst)
+        if self._norm is not None:
+            np.multiply(dst, self._norm[0], out=dst)
+            np.add(dst, self._norm[1], out=dst)
+        b.w = w + m
         self._next_frame = last
-        drop = self._next_frame * self.hop + self.offset - self._x_start
-        if drop > 0:
-            self._x = self._x[drop:]
-            self._x_start += drop
-        mel *= self.norm_scale
-        mel += self.norm_shift
-        return mel
 
-    def _run(self, x: F32, *, final: bool) -> F32:
-        if self.dims == 2:
-            x = x[None]
-        x = self._through(self.stack, x, final=final)
-        if self.dims == 2:
-            x = x.reshape(x.shape[0] * x.shape[1], x.shape[2])
-        x = self._through(self.temporal, x, final=final)
-        logits = self.head_w @ x + self.head_b
-        probs: F32 = (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
+    def _head(self) -> F32:
+        """Probabilities of the frames the last stage completed."""
+        b = self._head_in
+        probs: F32 = np.dot(b.rows[: b.w], self._head_w)
+        np.add(probs, self._head_b, out=probs)
+        expit(probs, out=probs)
+        b.w = 0
         self._emitted += probs.size
         return probs
-
-    @staticmethod
-    def _through(layers: list[_Layer], x: F32, *, final: bool) -> F32:
-        for layer in layers:
-            x = layer.push(x)
-            if final:
-                x = np.concatenate([x, layer.flush()], axis=-1)
-        return x

@@ -18,6 +18,7 @@ When is a boundary decided?
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -98,7 +99,9 @@ class SegmentTracker:
 
     def reset(self) -> None:
         """Start a new stream at frame 0."""
-        self._probs = np.zeros(0, np.float64)  # probabilities from frame self._anchor on
+        self._n = 0  # frames held: from self._anchor on
+        # Their probabilities, kept only where they can matter (max_segment cuts).
+        self._probs = np.zeros(0, np.float64)
         self._anchor = 0  # a silent, settled frame: nothing before it changes what follows
         self._run_starts = np.zeros(0, np.int64)  # raw speech runs after the anchor (absolute)
         self._run_ends = np.zeros(0, np.int64)
@@ -112,7 +115,7 @@ class SegmentTracker:
     @property
     def buffered_frames(self) -> int:
         """Frames held because what they decide is not known yet."""
-        return self._probs.size
+        return self._n
 
     def push(
         self, probs: npt.ArrayLike, *, final: bool = False, duration_s: float | None = None
@@ -127,12 +130,34 @@ class SegmentTracker:
         """
         if self._final:
             raise VoiceCNNError("the stream was flushed; call reset() to start a new one")
+        rules = self.rules
+        if not final and rules.max_len is None and type(probs) is np.ndarray and probs.ndim == 1:
+            # Fast path: if no frame crosses the threshold that would switch the hysteresis,
+            # no speech starts or stops; until the next deadline nothing changes but counts.
+            if not probs.size:
+                return []
+            if self._on:
+                switch = float(np.fmin.reduce(probs)) < rules.offset  # NaN keeps the state
+            else:
+                switch = float(np.fmax.reduce(probs)) >= rules.onset
+            total = self._anchor + self._n + probs.size
+            if not switch and total < self._wake:
+                if self._on:
+                    self._run_ends[-1] = total  # the open run goes on
+                    self._n += probs.size
+                elif self._run_starts.size:
+                    self._n += probs.size
+                else:  # silence after settled frames: nothing to keep
+                    self._anchor = total
+                return []
         new = np.asarray(probs, np.float64).reshape(-1)
         transitions = self._add_runs(new)
-        self._probs = np.concatenate([self._probs, new])
+        if rules.max_len is not None:
+            self._probs = np.concatenate([self._probs, new])
+        self._n += new.size
         self._final = final
-        total = self._anchor + self._probs.size
-        if not final and not transitions and total < self._wake and self.rules.max_len is None:
+        total = self._anchor + self._n
+        if not final and not transitions and total < self._wake and rules.max_len is None:
             return []  # nothing new and no deadline reached: every decision stays as it was
         if final and duration_s is None:
             duration_s = total * self.rules.frame_hop_s
@@ -147,7 +172,7 @@ class SegmentTracker:
             Whether speech started or stopped within ``new`` (a run merely going on does not
             count).
         """
-        offset = self._anchor + self._probs.size  # absolute index of new[0]
+        offset = self._anchor + self._n  # absolute index of new[0]
         starts, ends = self.rules.runs(new, start_on=self._on)
         starts, ends = starts + offset, ends + offset
         if self._on and starts.size and starts[0] == offset:  # the open run goes on
@@ -168,7 +193,7 @@ class SegmentTracker:
             return np.iinfo(np.int64).max  # silence: only a transition matters
         rules = self.rules
         gs, ge = rules.merge(self._run_starts, self._run_ends)
-        total = self._anchor + self._probs.size
+        total = self._anchor + self._n
         open_ends = np.where(ge == total, np.iinfo(np.int64).max // 4, ge)  # still growing
         candidates = [
             gs + rules.min_speech,
@@ -186,9 +211,10 @@ class SegmentTracker:
         quiet follows it); a kept group's end is *final* once it is decided and the start of the
         next kept segment, which its padding may meet, is known or cannot come within 2 pads.
         """
-        rules, p, n, a = self.rules, self._probs, self._probs.size, self._anchor
+        rules, p, n, a = self.rules, self._probs, self._n, self._anchor
         if not self._run_starts.size:  # silence so far: nothing to decide, nothing to keep
             self._anchor += n
+            self._n = 0
             self._probs = p[n:]
             return []
         gs, ge = rules.merge(self._run_starts - a, self._run_ends - a)
@@ -263,6 +289,7 @@ class SegmentTracker:
             settled = n
         if settled:
             self._anchor += settled
+            self._n -= settled
             self._probs = self._probs[settled:]
             keep = self._run_starts >= self._anchor
             self._run_starts, self._run_ends = self._run_starts[keep], self._run_ends[keep]
@@ -338,9 +365,17 @@ class StreamingDetector:
         x = np.asarray(chunk)
         if x.size == 0:
             return StreamUpdate(first_frame=self._frames.next_frame)
-        mono = prepare_audio(x, self.sample_rate, target_rate=self.sample_rate)
-        if self._resampler is not None:
-            mono = self._resampler.resample_chunk(mono, last=False)
+        if (
+            x.ndim == 1
+            and x.dtype.char in "fd"
+            and self._resampler is None
+            and math.isfinite(np.dot(x, x))  # else prepare_audio says what is wrong
+        ):
+            mono = x  # mono float at the model's rate: nothing to convert
+        else:
+            mono = prepare_audio(x, self.sample_rate, target_rate=self.sample_rate)
+            if self._resampler is not None:
+                mono = self._resampler.resample_chunk(mono, last=False)
         first = self._frames.next_frame
         probs = self._frames.push(mono)
         return StreamUpdate(self._tracker.push(probs), probs, first)
