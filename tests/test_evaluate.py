@@ -58,7 +58,9 @@ def test_errors(tiny_weights: Path, recordings: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "rec0.csv" in result.stderr
     image = tmp_path / "img.safetensors"
     vc.save_weights(vc.create_model("img_cnn2d_s"), image, arch="img_cnn2d_s")
-    result = runner.invoke(app, ["evaluate", str(image), str(recordings)])
-    assert result.exit_code == 1 and "not a speech detector" in result.stderr
+    result = runner.invoke(app, ["evaluate", str(image), str(recordings)])  # scored as images
+    assert result.exit_code == 1 and "has no class folders" in result.stderr
+    result = runner.invoke(app, ["evaluate", str(tiny_weights), str(recordings), "--fold", "1"])
+    assert result.exit_code == 1 and "settings for classifiers" in result.stderr
     result = runner.invoke(app, ["evaluate", str(tiny_weights), str(recordings), "--collar", "-1"])
     assert result.exit_code == 2

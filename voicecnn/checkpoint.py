@@ -141,8 +141,9 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
 
     Args:
         name_or_path: A bundled model name (see :func:`bundled_models`), a ``.safetensors``
-            path, an ``.onnx`` file from :func:`voicecnn.export.export_onnx` (run by
-            onnxruntime), or ``None`` for the default bundled model.
+            path, an ``.onnx`` file from :func:`voicecnn.export.export_onnx` or
+            :func:`~voicecnn.export.export_classifier_onnx` (run by onnxruntime), or ``None``
+            for the default bundled model.
         device: Torch device to put the model on.
 
     Raises:
@@ -150,11 +151,9 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
         CheckpointError: If the file is unreadable or does not match its architecture.
     """
     if name_or_path is not None and str(name_or_path).endswith(".onnx"):
-        from voicecnn.export import OnnxVad
+        from voicecnn.export import load_onnx
 
-        if not Path(name_or_path).is_file():
-            raise CheckpointError(f"cannot read '{name_or_path}': file not found")
-        return OnnxVad(name_or_path)
+        return load_onnx(name_or_path)
     data, where = _locate(DEFAULT_MODEL if name_or_path is None else name_or_path)
     tensors, meta = _read(data, where)
     arch = meta["arch"]

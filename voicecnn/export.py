@@ -1,10 +1,17 @@
-"""ONNX export of detectors, and running exported graphs with onnxruntime.
+"""ONNX export of detectors and classifiers, and running exported graphs with onnxruntime.
 
 ``export_onnx`` writes a graph ``wave (B, S) -> logits (B, S // hop)`` with dynamic batch and
 length (the log-mel frontend included), checks it against torch, and stores what detection needs
 (sample rate, hop, context, the voicecnn config) in the ONNX metadata. ``OnnxVad`` runs such a
 file with onnxruntime and behaves as a frame model, so ``load_model("model.onnx")``, ``detect``,
 ``voicecnn detect --model model.onnx`` and streaming accept it.
+
+``export_classifier_onnx`` does the same for image classifiers (``images (B, C, H, W) ->
+logits (B, K)``, dynamic batch, and dynamic size for globally pooled models) and clip
+classifiers (``wave (B, S) -> logits (B, K)``, dynamic batch and length); ``OnnxClassifier``
+runs them, with the class names and input settings from the metadata, so
+``voicecnn classify --model model.onnx`` and ``voicecnn evaluate`` accept them.
+:func:`load_onnx` opens either kind.
 """
 
 from __future__ import annotations
@@ -23,11 +30,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from voicecnn.config import cfg_to_dict
-from voicecnn.errors import CheckpointError, VoiceCNNError
+from voicecnn.config import cfg_from_dict, cfg_to_dict
+from voicecnn.errors import CheckpointError, ConfigError, VoiceCNNError
+from voicecnn.models.image import ClipCnn, ClipCnnCfg, ImageCnn, ImageCnnCfg
 from voicecnn.models.vad import VadCnn
 
-__all__ = ["OnnxVad", "export_onnx"]
+__all__ = ["OnnxClassifier", "OnnxVad", "export_classifier_onnx", "export_onnx", "load_onnx"]
 
 
 def export_onnx(
@@ -111,6 +119,43 @@ def _max_diff(model: VadCnn, onnx_model: OnnxVad) -> float:
     return worst
 
 
+def _open_session(path: str | Path, threads: int) -> Any:
+    """An onnxruntime CPU session of ``path``.
+
+    Raises:
+        CheckpointError: If the file is not a readable ONNX graph.
+        VoiceCNNError: If onnxruntime is not installed.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise VoiceCNNError("running .onnx models needs: pip install 'voicecnn[onnx]'") from e
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors
+        raise CheckpointError(f"'{path}' is not a readable ONNX model") from e
+
+
+def load_onnx(path: str | Path, *, threads: int = 1) -> OnnxVad | OnnxClassifier:
+    """Open a graph written by :func:`export_onnx` or :func:`export_classifier_onnx`.
+
+    Raises:
+        CheckpointError: If the file is missing, unreadable or not exported by voicecnn.
+        VoiceCNNError: If onnxruntime is not installed.
+    """
+    if not Path(path).is_file():
+        raise CheckpointError(f"cannot read '{path}': file not found")
+    session = _open_session(path, threads)
+    task = session.get_modelmeta().custom_metadata_map.get("task")
+    if task in ("image", "clip"):
+        return OnnxClassifier(path, session=session)
+    return OnnxVad(path, session=session)
+
+
 class OnnxVad:
     """A detector exported by :func:`export_onnx`, run by onnxruntime (CPU, one thread).
 
@@ -122,20 +167,8 @@ class OnnxVad:
         VoiceCNNError: If onnxruntime is not installed.
     """
 
-    def __init__(self, path: str | Path, *, threads: int = 1) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError as e:
-            raise VoiceCNNError("running .onnx models needs: pip install 'voicecnn[onnx]'") from e
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), opts,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors
-            raise CheckpointError(f"'{path}' is not a readable ONNX model") from e
+    def __init__(self, path: str | Path, *, threads: int = 1, session: Any = None) -> None:
+        self.session = _open_session(path, threads) if session is None else session
         meta = self.session.get_modelmeta().custom_metadata_map
         if "hop_length" not in meta or "sample_rate" not in meta:
             raise CheckpointError(f"'{path}' was not exported by voicecnn (no metadata)")
@@ -176,3 +209,189 @@ class OnnxVad:
         x = wave.detach().cpu().float().numpy()
         (logits,) = self.session.run(None, {self._input: np.ascontiguousarray(x)})
         return torch.from_numpy(np.asarray(logits, dtype=np.float32).reshape(x.shape[0], -1))
+
+
+# --- classifiers --------------------------------------------------------------------------------
+
+
+def _classifier_examples(model: ImageCnn | ClipCnn) -> list[torch.Tensor]:
+    """Random inputs the exported graph is checked on (two batch sizes, two sizes if free)."""
+    gen = torch.Generator().manual_seed(0)
+    if isinstance(model, ClipCnn):
+        rate = model.sample_rate
+        lengths = (max(model.min_samples, rate // 2) + 123, 3 * rate)
+        return [torch.randn(b, n, generator=gen) * 0.1 for b, n in zip((2, 3), lengths,
+                                                                          strict=True)]
+    c = model.cfg.in_channels
+    if model.cfg.input_size is not None and model.cfg.pool == "flatten":
+        sizes = [model.cfg.input_size] * 2
+    else:
+        lo_h, lo_w = model.min_input_size
+        sizes = [(max(lo_h, 32), max(lo_w, 32)), (max(lo_h, 32) + 5, max(lo_w, 32) + 9)]
+    return [torch.randn(b, c, h, w, generator=gen) for b, (h, w) in zip((2, 3), sizes,
+                                                                          strict=True)]
+
+
+def export_classifier_onnx(
+    model: ImageCnn | ClipCnn,
+    path: str | Path,
+    *,
+    arch: str = "",
+    card: dict[str, Any] | None = None,
+    opset: int = 18,
+    atol: float = 1e-4,
+) -> float:
+    """Export an image or clip classifier to ONNX (atomically) and check it against torch.
+
+    Image models take normalised images ``images`` (B, C, H, W) as :class:`ImageCnn` does
+    (dynamic batch; dynamic H and W unless the model flattens a fixed-size map); clip models
+    take waveforms ``wave`` (B, S) at their rate (dynamic batch and length, at least
+    ``min_samples``: :class:`OnnxClassifier` pads shorter ones). The output is ``logits``
+    (B, K). The metadata holds the task, the architecture, the config (class names, input
+    size, normalisation, frontend) and ``card``.
+
+    Args:
+        model: The classifier (its eval-mode behaviour is exported).
+        path: Destination ``.onnx`` file.
+        arch: Registry name, stored in the metadata.
+        card: Model-card facts to store (e.g. from the weights' metadata).
+        opset: ONNX opset (>= 17 for the STFT of clip models).
+        atol: Largest allowed |logit difference| between torch and onnxruntime, relative to
+            the largest |logit| when that exceeds 1.
+
+    Returns:
+        The largest |logit difference| measured on random inputs, divided by that scale.
+
+    Raises:
+        VoiceCNNError: If the export tools are missing or the graph does not match torch.
+    """
+    try:
+        import onnx
+    except ImportError as e:
+        raise VoiceCNNError("ONNX export needs: pip install 'voicecnn[export]'") from e
+    model = model.eval().cpu()
+    clip = isinstance(model, ClipCnn)
+    dst = Path(path)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    examples = _classifier_examples(model)
+    batch = torch.export.Dim("batch")
+    if isinstance(model, ClipCnn):
+        name = "wave"
+        dims: dict[int, Any] = {0: batch, 1: torch.export.Dim("samples", min=model.min_samples)}
+        min_input = [model.min_samples]
+    else:
+        name = "images"
+        min_input = list(model.min_input_size)
+        dims = {0: batch}
+        if model.cfg.pool != "flatten":
+            lo_h, lo_w = model.min_input_size
+            dims[2] = torch.export.Dim("height", min=max(lo_h, 2))
+            dims[3] = torch.export.Dim("width", min=max(lo_w, 2))
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".onnx", dir=dst.parent)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings(), _quiet_logs(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model, (examples[0],), tmp, dynamo=True, opset_version=opset, verbose=False,
+                input_names=[name], output_names=["logits"], dynamic_shapes=(dims,),
+            )
+        proto = onnx.load(tmp)
+        meta = {
+            "voicecnn": "1", "task": "clip" if clip else "image", "arch": arch,
+            "config": json.dumps(cfg_to_dict(model.cfg)), "card": json.dumps(card or {}),
+            "min_input": json.dumps(min_input),
+        }
+        for key, value in meta.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.save(proto, tmp)
+        runner = OnnxClassifier(tmp)
+        worst = 0.0
+        for x in examples:
+            with torch.inference_mode():
+                ref = model(x)
+            scale = max(1.0, float(ref.abs().max()))
+            worst = max(worst, float((runner(x) - ref).abs().max()) / scale)
+        if not worst <= atol:
+            raise VoiceCNNError(f"exported graph differs from torch by {worst:.2e} (> {atol})")
+        os.replace(tmp, dst)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return worst
+
+
+class OnnxClassifier:
+    """An image or clip classifier exported by :func:`export_classifier_onnx`, run by
+    onnxruntime (CPU, one thread by default).
+
+    Call it with what the torch model takes, normalised images (B, C, H, W) or waveforms
+    (B, S) at :attr:`sample_rate`, to get class logits (B, K).
+
+    Attributes:
+        task: ``image`` or ``clip``.
+        arch: Registry name of the architecture.
+        cfg: The model's config (:class:`~voicecnn.models.ImageCnnCfg` or
+            :class:`~voicecnn.models.ClipCnnCfg`): class names, input size, normalisation,
+            frontend.
+        card: The model card stored at export (may be empty).
+
+    Raises:
+        CheckpointError: If the file is not a classifier graph exported by voicecnn.
+        VoiceCNNError: If onnxruntime is not installed.
+    """
+
+    def __init__(self, path: str | Path, *, threads: int = 1, session: Any = None) -> None:
+        self.session = _open_session(path, threads) if session is None else session
+        meta = self.session.get_modelmeta().custom_metadata_map
+        task = meta.get("task")
+        if task not in ("image", "clip") or "config" not in meta:
+            raise CheckpointError(f"'{path}' is not a classifier exported by voicecnn")
+        self.path = str(path)
+        self.task: str = task
+        self.arch = meta.get("arch", "")
+        cfg_type: type[Any] = ClipCnnCfg if task == "clip" else ImageCnnCfg
+        try:
+            self.cfg: Any = cfg_from_dict(cfg_type, json.loads(meta["config"]), where=self.path)
+            self.card: dict[str, Any] = json.loads(meta.get("card", "{}"))
+            self._min: list[int] = [int(v) for v in json.loads(meta["min_input"])]
+        except (ConfigError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"'{path}' has unreadable voicecnn metadata: {e}") from e
+        self._input = self.session.get_inputs()[0].name
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes K."""
+        return int(self.cfg.num_classes)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Label of each class: the configured names, else ``"0"``, ``"1"``..."""
+        return tuple(self.cfg.class_names) or tuple(str(i) for i in range(self.num_classes))
+
+    @property
+    def sample_rate(self) -> int:
+        """Clip models: the sample rate in Hz they take."""
+        return int(self.cfg.frontend.sample_rate) if self.task == "clip" else 0
+
+    @property
+    def min_samples(self) -> int:
+        """Clip models: shorter waveforms are zero-padded to this many samples."""
+        return self._min[0] if self.task == "clip" else 0
+
+    @property
+    def min_input_size(self) -> tuple[int, int]:
+        """Image models: the smallest (H, W) they take."""
+        return (self._min[0], self._min[1]) if self.task == "image" else (0, 0)
+
+    def eval(self) -> OnnxClassifier:
+        """Nothing to switch (for code written for torch models)."""
+        return self
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) or waveforms (B, S) -> logits (B, K)."""
+        arr = x.detach().cpu().float().numpy()
+        if self.task == "clip" and arr.ndim == 2 and arr.shape[1] < self.min_samples:
+            arr = np.pad(arr, ((0, 0), (0, self.min_samples - arr.shape[1])))
+        (logits,) = self.session.run(None, {self._input: np.ascontiguousarray(arr)})
+        return torch.from_numpy(np.asarray(logits, dtype=np.float32))

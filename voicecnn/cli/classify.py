@@ -54,10 +54,10 @@ def _read_input(net: Any, path: Path) -> torch.Tensor:
     import torch
 
     import voicecnn as vc
+    from voicecnn.classifiers import classifier_task
     from voicecnn.data.images import load_image, normalize
-    from voicecnn.models import ClipCnn
 
-    if isinstance(net, ClipCnn):
+    if classifier_task(net) == "clip":
         return torch.from_numpy(vc.load_audio(path, sample_rate=net.sample_rate))
     cfg = net.cfg
     img = load_image(path, cfg.input_size, cfg.in_channels)
@@ -97,7 +97,7 @@ def classify(
         typer.Option(
             "--model",
             "-m",
-            help="Image or clip classifier: .safetensors path or bundled name.",
+            help="Image or clip classifier: .safetensors or .onnx path, or bundled name.",
             show_default=False,
         ),
     ],
@@ -112,19 +112,20 @@ def classify(
     import torch
 
     import voicecnn as vc
+    from voicecnn.classifiers import classifier_task
     from voicecnn.cli.detect import AUDIO_EXTENSIONS
     from voicecnn.data.images import IMAGE_EXTENSIONS
-    from voicecnn.models import ClipCnn, ImageCnn
 
     try:
         net = vc.load_model(model)
     except vc.VoiceCNNError as e:
         error(str(e))
         raise typer.Exit(code=1) from None
-    if not isinstance(net, ImageCnn | ClipCnn):
+    task = classifier_task(net)
+    if task is None:
         error(f"'{model}' is a {type(net).__name__}, not an image or clip classifier")
         raise typer.Exit(code=1)
-    extensions = AUDIO_EXTENSIONS if isinstance(net, ClipCnn) else IMAGE_EXTENSIONS
+    extensions = AUDIO_EXTENSIONS if task == "clip" else IMAGE_EXTENSIONS
     files, problems = _expand(paths, extensions)
     for msg in problems:
         error(msg)

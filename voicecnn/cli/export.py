@@ -1,4 +1,4 @@
-"""``voicecnn export``: write a detector as an ONNX graph."""
+"""``voicecnn export``: write a detector, image classifier or clip classifier as an ONNX graph."""
 
 from __future__ import annotations
 
@@ -20,20 +20,29 @@ def export(
     onnx: Annotated[Path, typer.Option("--onnx", dir_okay=False, help="Output .onnx file.")],
     opset: Annotated[int, typer.Option(min=17, help="ONNX opset (the STFT needs 17+).")] = 18,
 ) -> None:
-    """Export MODEL (frontend included) to ONNX; checks the graph against torch."""
+    """Export MODEL to ONNX (a detector's or clip model's log-mel frontend included); checks
+    the graph against torch with onnxruntime."""
     import voicecnn as vc
-    from voicecnn.export import export_onnx
+    from voicecnn.export import export_classifier_onnx, export_onnx
 
     try:
         net = vc.load_model(model)
-        if not isinstance(net, vc.VadCnn):
-            raise vc.VoiceCNNError(f"'{model}' is not a torch detector")
-        arch = vc.read_metadata(model)["arch"]
-        diff = export_onnx(net, onnx, arch=arch, opset=opset)
+        if isinstance(net, vc.VadCnn):
+            arch = vc.read_metadata(model)["arch"]
+            diff = export_onnx(net, onnx, arch=arch, opset=opset)
+            command = "detect"
+        elif isinstance(net, vc.ImageCnn | vc.ClipCnn):
+            meta = vc.read_metadata(model)
+            diff = export_classifier_onnx(
+                net, onnx, arch=meta["arch"], card=meta["card"], opset=opset
+            )
+            command = "classify"
+        else:
+            raise vc.VoiceCNNError(f"'{model}' is not a torch detector or classifier")
     except vc.VoiceCNNError as e:
         error(str(e))
         raise typer.Exit(code=1) from None
     info(
         f"wrote {onnx} ({onnx.stat().st_size / 1024:.0f} KB); max |logit| difference to torch "
-        f"{diff:.1e}; use it with: voicecnn detect --model {onnx} FILE"
+        f"{diff:.1e}; use it with: voicecnn {command} --model {onnx} FILE"
     )

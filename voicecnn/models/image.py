@@ -193,7 +193,7 @@ class ImageCnn(_Classifier):
         c = self.cfg.in_channels
         if x.dim() != 4 or x.shape[1] != c:
             raise ValueError(f"expected images (B, {c}, H, W), got shape {tuple(x.shape)}")
-        size = (int(x.shape[2]), int(x.shape[3]))
+        size = (x.shape[2], x.shape[3])  # no int(): ONNX export keeps the size dynamic
         if self.cfg.pool == "flatten" and size != self.cfg.input_size:
             h, w = self.cfg.input_size or size
             raise ValueError(

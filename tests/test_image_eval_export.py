@@ -1,0 +1,218 @@
+"""Image classifiers beyond training: ``voicecnn evaluate`` and ``voicecnn export`` through the
+CLI, the ``data.flip`` / ``data.shift_px`` settings, and the split of an IDX validation folder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+import voicecnn as vc
+from voicecnn.cli import app
+from voicecnn.config import cfg_from_dict
+from voicecnn.data.images import load_image, normalize
+from voicecnn.errors import ConfigError, DataError
+from voicecnn.train.run import RunCfg, _image_run
+
+runner = CliRunner()
+NAMES = ("bottom_right", "top_left")
+
+
+def _cli(*args: Any) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _squares(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 images with a bright square top-left (label 1) or bottom-right (label 0)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
+    y = (np.arange(n) % 2).astype(np.int64)
+    for i in range(n):
+        r, c = rng.integers(2, 8, size=2) if y[i] == 1 else rng.integers(16, 22, size=2)
+        x[i, r : r + 6, c : c + 6] = 230
+    return x, y
+
+
+def _idx(path: Path, arr: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    path.write_bytes(gzip.compress(header + arr.astype(np.uint8).tobytes()))
+
+
+def _idx_folder(root: Path, splits: dict[str, int]) -> Path:
+    root.mkdir(parents=True)
+    for split, n in splits.items():
+        x, y = _squares(n, seed=n)
+        _idx(root / f"{split}-images-idx3-ubyte.gz", x)
+        _idx(root / f"{split}-labels-idx1-ubyte.gz", y)
+    return root
+
+
+@pytest.fixture(scope="module")
+def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(3)
+    model = vc.create_model("img_cnn2d_gap", num_classes=2, class_names=NAMES,
+                            mean=(0.2,), std=(0.3,)).eval()
+    path = tmp_path_factory.mktemp("weights") / "gap.safetensors"
+    vc.save_weights(model, path, arch="img_cnn2d_gap")
+    return path
+
+
+def _predict(weights: Path, pixels: np.ndarray) -> np.ndarray:
+    model = vc.load_model(weights)
+    x = torch.from_numpy(normalize(pixels, model.cfg.mean, model.cfg.std))
+    with torch.no_grad():
+        return model(x).argmax(-1).numpy()  # type: ignore[no-any-return]
+
+
+def test_evaluate_image_folder_npz_and_idx(gap_weights: Path, tmp_path: Path) -> None:
+    x, y = _squares(12)
+    for i, img in enumerate(x):
+        folder = tmp_path / "folder" / NAMES[y[i]]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(folder / f"{i}.png")
+    pred = _predict(gap_weights, x)
+    expected = float((pred == y).mean())
+    code, out, err = _cli("evaluate", gap_weights, tmp_path / "folder", "-f", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["examples"] == 12 and report["classes"] == list(NAMES)
+    assert report["accuracy"] == pytest.approx(expected)
+    assert report["errors"] == int((pred != y).sum())
+    confusion = np.zeros((2, 2), dtype=int)
+    np.add.at(confusion, (y, pred), 1)
+    assert report["confusion"] == confusion.tolist()
+    np.savez(tmp_path / "test.npz", x=x, y=y)
+    code, out, err = _cli("evaluate", gap_weights, tmp_path / "test.npz")
+    assert code == 0, err
+    assert out.startswith(f"12 images, 2 classes: accuracy {expected:.4f}")
+    assert "bottom_right" in out and "most often taken for" in out
+    # an IDX folder: its t10k files when it has them, else (or with --split train) train
+    idx = _idx_folder(tmp_path / "idx", {"train": 6, "t10k": 4})
+    runs = {s: _cli("evaluate", gap_weights, idx, "--split", s, "-f", "json")
+            for s in ("auto", "test", "train")}
+    sizes = {s: json.loads(r[1])["examples"] for s, r in runs.items()}
+    assert sizes == {"auto": 4, "test": 4, "train": 6}
+
+
+def test_evaluate_errors_are_one_line(gap_weights: Path, tiny_weights: Path,
+                                      tmp_path: Path) -> None:
+    other = tmp_path / "other" / "cat"
+    other.mkdir(parents=True)
+    Image.new("L", (28, 28)).save(other / "a.png")
+    np.savez(tmp_path / "bad.npz", x=np.zeros((2, 28, 28), np.uint8), y=np.array([0, 5]))
+    cases = [
+        ((gap_weights, tmp_path / "other"), "class folder(s) cat are not among"),
+        ((gap_weights, tmp_path / "bad.npz"), "label 5 but the model has 2 classes"),
+        ((gap_weights, tmp_path / "nothing.npz"), "nothing.npz"),
+        ((gap_weights, tmp_path / "bad.npz", tmp_path / "bad.npz"), "one data source, got 2"),
+        ((gap_weights, tmp_path / "bad.npz", "--fold", "1"), "a fold is a setting for clip"),
+        ((tiny_weights, tmp_path, "--fold", "2"), "settings for classifiers"),
+    ]
+    for args, message in cases:
+        code, _, err = _cli("evaluate", *args)
+        assert code == 1, (args, err)
+        assert err.startswith("error:") and message in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: Path) -> None:
+    onnx = tmp_path / "gap.onnx"
+    code, _, err = _cli("export", gap_weights, "--onnx", onnx)
+    assert code == 0, err
+    assert "voicecnn classify --model" in err and onnx.is_file()
+    net = vc.load_model(onnx)
+    assert net.class_names == NAMES and net.min_input_size == (8, 8) and net.task == "image"
+    rng = np.random.default_rng(4)
+    pictures = []
+    for i, (h, w) in enumerate([(28, 28), (40, 33), (9, 64)]):  # the graph takes any size
+        path = tmp_path / f"p{i}.png"
+        Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8)).save(path)
+        pictures.append(path)
+    tiny = tmp_path / "tiny.png"
+    Image.new("L", (4, 4)).save(tiny)
+    outputs = []
+    for model in (gap_weights, onnx):
+        code, out, err = _cli("classify", *pictures, tiny, "-m", model, "-f", "json")
+        assert code == 1 and "smaller than the model's minimum 8x8" in err
+        outputs.append([json.loads(line) for line in out.splitlines()])
+    via_torch, via_onnx = outputs
+    assert len(via_onnx) == 3
+    for a, b in zip(via_torch, via_onnx, strict=True):
+        assert [p["label"] for p in a["predictions"]] == [p["label"] for p in b["predictions"]]
+        np.testing.assert_allclose([p["probability"] for p in a["predictions"]],
+                                   [p["probability"] for p in b["predictions"]], atol=1e-4)
+    img = load_image(pictures[1], None, 1)
+    x = torch.from_numpy(normalize(img[None], net.cfg.mean, net.cfg.std))
+    with torch.no_grad():
+        np.testing.assert_allclose(net(x).numpy(), vc.load_model(gap_weights)(x).numpy(),
+                                   atol=1e-4)
+    code, _, err = _cli("export", tmp_path / "p0.png", "--onnx", tmp_path / "x.onnx")
+    assert code == 1 and err.startswith("error:") and not (tmp_path / "x.onnx").exists()
+
+
+# --- training settings ------------------------------------------------------------------------
+
+
+def _image_cfg(train: Path, val: Path | None = None, **data: Any) -> RunCfg:
+    sources = {"train": [str(train)], "val": [str(val)] if val else [], "workers": 0}
+    return cfg_from_dict(RunCfg, {
+        "task": "image", "arch": "img_cnn2d_s", "out_dir": "unused", "tensorboard": False,
+        "data": {**sources, **data},
+    })
+
+
+def test_flip_and_shift_settings_reach_the_training_images(tmp_path: Path) -> None:
+    x, y = _squares(16)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    cpu = torch.device("cpu")
+    _, _, flips = _image_run(_image_cfg(tmp_path / "train.npz", flip=True, shift_px=0), cpu)
+    plain = _image_run(_image_cfg(tmp_path / "train.npz", augment_images=False), cpu)[2].train
+    seen = set()
+    for i in range(len(flips.train)):  # type: ignore[arg-type]
+        item, ref = flips.train[i][0], plain[i][0]
+        mirrored = torch.equal(item, ref.flip(-1))
+        assert mirrored or torch.equal(item, ref)
+        seen.add(mirrored)
+    assert seen == {True, False}
+    _, _, shifts = _image_run(_image_cfg(tmp_path / "train.npz", shift_px=3), cpu)
+    assert shifts.train.max_shift_px == 3 and not shifts.train.flip  # type: ignore[attr-defined]
+    n = len(plain)  # type: ignore[arg-type]
+    assert any(not torch.equal(shifts.train[i][0], plain[i][0]) for i in range(n))
+    for i in range(n):  # shifted, never mirrored: the bright square stays on its side
+        img, label = shifts.train[i]
+        columns = torch.nonzero(img[0] > (img.max() + img.min()) / 2)[:, 1].float()
+        assert bool(columns.mean() < 13.5) == (label == 1)  # label 1: top left
+    with pytest.raises(ConfigError, match="max_shift_px"):
+        _image_run(_image_cfg(tmp_path / "train.npz", shift_px=-1), cpu)
+
+
+def test_idx_validation_folder_split(tmp_path: Path) -> None:
+    both = _idx_folder(tmp_path / "both", {"train": 10, "t10k": 6})
+    train_only = _idx_folder(tmp_path / "train_only", {"train": 8})
+    x, y = _squares(12)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    cpu = torch.device("cpu")
+
+    def val_images(cfg: RunCfg) -> int:
+        return int(_image_run(cfg, cpu)[2].facts["val_images"])
+
+    assert val_images(_image_cfg(both, both)) == 6  # the t10k files
+    assert val_images(_image_cfg(tmp_path / "train.npz", train_only)) == 8  # only train files
+    assert val_images(_image_cfg(tmp_path / "train.npz", both, val_idx_split="train")) == 10
+    assert val_images(_image_cfg(tmp_path / "train.npz", both, val_idx_split="test")) == 6
+    with pytest.raises(ConfigError, match="would read the training images"):
+        _image_run(_image_cfg(both, both, val_idx_split="train"), cpu)
+    with pytest.raises(ConfigError, match="would read the training images"):
+        _image_run(_image_cfg(train_only, train_only), cpu)
+    with pytest.raises(DataError, match="has no t10k-images"):
+        _image_run(_image_cfg(tmp_path / "train.npz", train_only, val_idx_split="test"), cpu)
+    with pytest.raises(ConfigError, match="is not one of"):
+        _image_cfg(both, both, val_idx_split="t10k")
