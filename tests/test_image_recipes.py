@@ -81,7 +81,7 @@ def test_mnist_prepare_limit(tmp_path: Path) -> None:
     assert np.array_equal(load_npz(tmp_path / "b" / "val.npz")[1], vy)  # seeded split
 
 
-def test_fashion_prepare_limit_and_flip_copies(
+def test_fashion_prepare_limit_and_no_flip_copies(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src = tmp_path / "idx"
@@ -95,17 +95,23 @@ def test_fashion_prepare_limit_and_flip_copies(
     assert done == 0
     x, y = load_npz(out / "train.npz")
     vx, _ = load_npz(out / "val.npz")
-    assert len(vx) == 5 and len(y) == 2 * 20  # the mirrored copies
-    assert np.array_equal(x[20:], x[:20, :, ::-1])
+    assert len(vx) == 5 and len(y) == 20  # no mirrored copies: flips are data.flip
+    again = _run("recipes/fashion_mnist/prepare.py", "--src", src, "--out", tmp_path / "b",
+                 "--limit", "25")
+    assert again == 0
+    assert np.array_equal(load_npz(tmp_path / "b" / "train.npz")[0], x)  # seeded
     assert len(load_npz(out / "test.npz")[1]) == 10
     assert (out / "classes.txt").read_text().split("\n")[0] == "t-shirt/top"
     missing = _run("recipes/fashion_mnist/prepare.py", "--src", tmp_path / "none", "--out", out)
     assert missing == 1 and "no Fashion-MNIST" in capsys.readouterr().err
 
 
-def test_fashion_config_names_the_classes() -> None:
+def test_fashion_config_names_the_classes_and_flips() -> None:
     cfg = load_toml(RunCfg, REPO / "recipes" / "fashion_mnist" / "config.toml")
     assert len(cfg.model["class_names"]) == 10
+    assert cfg.data.flip and cfg.data.shift_px == 2 and cfg.data.augment_images
+    mnist = load_toml(RunCfg, REPO / "recipes" / "mnist" / "config.toml")
+    assert not mnist.data.flip  # a mirrored digit is not the same digit
 
 
 def test_image_folder_prepare_train_evaluate(

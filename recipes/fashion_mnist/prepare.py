@@ -3,13 +3,10 @@
 The Debian package installs the original IDX files under ``/usr/share/datasets/fashion-mnist``;
 if they are missing this script installs it (``apt-get install -y --no-install-recommends
 dataset-fashion-mnist``, as root) or tells you the command. The official 10,000 test images are
-kept apart for the final figure (``evaluate.py``); the validation set that picks
+kept apart for the final figure (``voicecnn evaluate``); the validation set that picks
 ``best.safetensors`` is carved out of the 60,000 training images with a fixed seed.
-
-``voicecnn train`` augments with random shifts but has no setting for horizontal flips, so the
-training split also gets a mirrored copy of every image (``--no-flip-copies`` to skip): with the
-random shifts on top this is the usual shift + flip augmentation (clothes keep their class in a
-mirror). The validation and test splits are never flipped.
+Augmentation (random shifts and horizontal flips) happens during training (``data.shift_px``,
+``data.flip`` in ``config.toml``), not here.
 
     python recipes/fashion_mnist/prepare.py [--src /usr/share/datasets/fashion-mnist]
         [--out runs/fashion_mnist/data] [--val-size 5000] [--seed 0] [--limit N]
@@ -72,12 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--val-size", type=int, default=5000, help="validation images from train")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="keep N train and N test images")
-    ap.add_argument(
-        "--no-flip-copies",
-        dest="flip",
-        action="store_false",
-        help="do not add mirrored copies of the training images",
-    )
     args = ap.parse_args(argv)
     if not ensure_debian_data(args.src):
         print(f"error: no Fashion-MNIST IDX files in '{args.src}'", file=sys.stderr)
@@ -97,13 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VoiceCNNError as e:
         print(f"error: --val-size: {e}", file=sys.stderr)
         return 1
-    if args.flip:
-        trx, try_ = np.concatenate([trx, trx[:, :, ::-1]]), np.concatenate([try_, try_])
     args.out.mkdir(parents=True, exist_ok=True)
     for name, (a, b) in {"train": (trx, try_), "val": (vx, vy), "test": (tx, ty)}.items():
         np.savez(args.out / f"{name}.npz", x=np.ascontiguousarray(a), y=b.astype(np.int64))
-        note = " (with mirrored copies)" if name == "train" and args.flip else ""
-        print(f"{args.out / (name + '.npz')}: {len(b)} images{note}")
+        print(f"{args.out / (name + '.npz')}: {len(b)} images")
     (args.out / "classes.txt").write_text("\n".join(CLASSES) + "\n")
     return 0
 
