@@ -22,9 +22,10 @@ HOP = 0.01
 
 @st.composite
 def run_probs(draw: st.DrawFn) -> np.ndarray:
-    """Probabilities made of runs of levels around both thresholds, like a model's output."""
+    """Probabilities made of runs of levels around both thresholds, like a model's output;
+    also exactly at the onset (0.5) and the default offset (0.5 - 0.15), and NaN."""
     n_runs = draw(st.integers(0, 25))
-    levels = st.sampled_from([0.02, 0.3, 0.45, 0.55, 0.97])
+    levels = st.sampled_from([0.02, 0.3, 0.45, 0.55, 0.97, 0.5, 0.5 - 0.15, float("nan")])
     parts = [np.full(draw(st.integers(1, 40)), draw(levels)) for _ in range(n_runs)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -42,7 +43,7 @@ def rules(draw: st.DrawFn) -> SegmentRules:
 
 
 @settings(max_examples=400, deadline=None)
-@given(probs=run_probs(), rules=rules(), cuts=st.lists(st.integers(0, 60), max_size=30),
+@given(probs=run_probs(), rules=rules(), cuts=st.lists(st.integers(0, 100), max_size=30),
        tail_s=st.sampled_from([0.0, 0.004]), frame_by_frame=st.booleans())
 def test_tracker_events_equal_offline_segments(
     probs: np.ndarray, rules: SegmentRules, cuts: list[int], tail_s: float, frame_by_frame: bool

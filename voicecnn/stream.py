@@ -18,6 +18,7 @@ When is a boundary decided?
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,6 +33,9 @@ from voicecnn.errors import VoiceCNNError
 from voicecnn.incremental import IncrementalVad
 from voicecnn.models.vad import VadCnn
 from voicecnn.segments import Segment, SegmentRules
+
+_NEVER = 2**62  # a frame count no stream reaches
+_SHORT = 64  # pushes of at most this many frames run the hysteresis in a Python loop
 
 __all__ = [
     "SegmentTracker",
@@ -103,8 +107,8 @@ class SegmentTracker:
         # Their probabilities, kept only where they can matter (max_segment cuts).
         self._probs = np.zeros(0, np.float64)
         self._anchor = 0  # a silent, settled frame: nothing before it changes what follows
-        self._run_starts = np.zeros(0, np.int64)  # raw speech runs after the anchor (absolute)
-        self._run_ends = np.zeros(0, np.int64)
+        self._run_starts: list[int] = []  # raw speech runs after the anchor (absolute frames)
+        self._run_ends: list[int] = []
         self._on = False  # hysteresis state after the last frame
         self._wake = 0  # frame count at which decisions must be re-made (see _next_wake)
         self._start_sent = -1  # start frame of the last group whose start event was sent
@@ -145,7 +149,7 @@ class SegmentTracker:
                 if self._on:
                     self._run_ends[-1] = total  # the open run goes on
                     self._n += probs.size
-                elif self._run_starts.size:
+                elif self._run_starts:
                     self._n += probs.size
                 else:  # silence after settled frames: nothing to keep
                     self._anchor = total
@@ -173,36 +177,62 @@ class SegmentTracker:
             count).
         """
         offset = self._anchor + self._n  # absolute index of new[0]
-        starts, ends = self.rules.runs(new, start_on=self._on)
-        starts, ends = starts + offset, ends + offset
-        if self._on and starts.size and starts[0] == offset:  # the open run goes on
-            self._run_ends[-1] = ends[0]
-            starts, ends = starts[1:], ends[1:]
-        was_on = self._on
-        self._run_starts = np.concatenate([self._run_starts, starts])
-        self._run_ends = np.concatenate([self._run_ends, ends])
-        total = offset + new.size
-        self._on = bool(self._run_ends.size) and int(self._run_ends[-1]) == total
-        return bool(starts.size) or was_on != self._on
+        rules, starts, ends = self.rules, self._run_starts, self._run_ends
+        was_on, n_runs = self._on, len(starts)
+        if new.size <= _SHORT:  # a few frames: a loop beats a dozen numpy calls
+            on, onset, off = was_on, rules.onset, rules.offset
+            for i, p in enumerate(new.tolist()):  # as segments.hysteresis: NaN keeps the state
+                if on:
+                    if p < off:
+                        on = False
+                        ends[-1] = offset + i
+                elif p >= onset:
+                    on = True
+                    starts.append(offset + i)
+                    ends.append(offset + i)
+            if on:
+                ends[-1] = offset + new.size
+            self._on = on
+        else:
+            s, e = rules.runs(new, start_on=was_on)
+            s_list, e_list = (s + offset).tolist(), (e + offset).tolist()
+            if was_on and s_list and s_list[0] == offset:  # the open run goes on
+                ends[-1] = e_list[0]
+                s_list, e_list = s_list[1:], e_list[1:]
+            starts += s_list
+            ends += e_list
+            self._on = bool(ends) and ends[-1] == offset + new.size
+        return len(starts) > n_runs or was_on != self._on
+
+    def _groups(self) -> tuple[list[int], list[int]]:
+        """The runs after the anchor with pauses shorter than ``min_silence`` filled, relative
+        to the anchor (``SegmentRules.merge`` on a handful of runs, without numpy)."""
+        a, gap = self._anchor, self.rules.min_silence
+        gs: list[int] = []
+        ge: list[int] = []
+        for start, end in zip(self._run_starts, self._run_ends, strict=True):
+            if gs and start - a - ge[-1] < gap:
+                ge[-1] = end - a
+            else:
+                gs.append(start - a)
+                ge.append(end - a)
+        return gs, ge
 
     def _next_wake(self) -> int:
         """First frame count at which time alone (no speech starting or stopping) could change
         a decision: a group reaching ``min_speech``, settling after ``min_silence``, or moving
         out of reach of two pads. Until then a push without transitions decides nothing."""
-        if not self._run_starts.size:
-            return np.iinfo(np.int64).max  # silence: only a transition matters
-        rules = self.rules
-        gs, ge = rules.merge(self._run_starts, self._run_ends)
-        total = self._anchor + self._n
-        open_ends = np.where(ge == total, np.iinfo(np.int64).max // 4, ge)  # still growing
-        candidates = [
-            gs + rules.min_speech,
-            open_ends + rules.min_silence,
-            open_ends + 2 * rules.pad_frames + 1,
-        ]
-        later = np.concatenate(candidates)
-        later = later[later > total]
-        return int(later.min()) if later.size else np.iinfo(np.int64).max
+        rules, n = self.rules, self._n
+        wake = _NEVER  # silence: only a transition matters
+        for start, end in zip(*self._groups(), strict=True):
+            times = [start + rules.min_speech]
+            if end != n:  # a group still growing has no settling times yet
+                times += [end + rules.min_silence, end + 2 * rules.pad_frames + 1]
+            for t in times:
+                if n < t < wake - self._anchor:
+                    wake = self._anchor + t
+        return wake
+
     def _decide(self, *, final: bool, duration_s: float) -> list[SpeechEvent]:
         """Send the boundaries no later audio can change, then drop settled frames.
 
@@ -212,27 +242,28 @@ class SegmentTracker:
         next kept segment, which its padding may meet, is known or cannot come within 2 pads.
         """
         rules, p, n, a = self.rules, self._probs, self._n, self._anchor
-        if not self._run_starts.size:  # silence so far: nothing to decide, nothing to keep
+        if not self._run_starts:  # silence so far: nothing to decide, nothing to keep
             self._anchor += n
             self._n = 0
             self._probs = p[n:]
             return []
-        gs, ge = rules.merge(self._run_starts - a, self._run_ends - a)
-        n_groups = gs.size
-        decided = np.ones(n_groups, dtype=bool)
-        if n_groups and not final:
+        gs, ge = self._groups()
+        decided = [True] * len(gs)
+        if not final:
             decided[-1] = ge[-1] < n and n - ge[-1] >= rules.min_silence
-        kept = ge - gs >= rules.min_speech
+        kept = [end - start >= rules.min_speech for start, end in zip(gs, ge, strict=True)]
         events: list[SpeechEvent] = []
-        if kept.any():
-            ks, ke = gs[kept], ge[kept]
+        if self._may_send(gs, ge, kept, decided, n, final=final):
+            kept_idx = [k for k, keep in enumerate(kept) if keep]
+            ks = np.array([gs[k] for k in kept_idx], np.int64)
+            ke = np.array([ge[k] for k in kept_idx], np.int64)
             piece_s, piece_e = rules.split(ks, ke, p)
             if not final:  # not clipped at the moving end: only final boundaries are used
                 duration_s = (a + n) * rules.frame_hop_s + rules.pad_s + 1.0
             padded = rules.to_segments(piece_s + a, piece_e + a, duration_s)
             owner = np.searchsorted(ks, piece_s, side="right") - 1
-            for i, k in enumerate(np.flatnonzero(kept).tolist()):
-                start, end = a + int(gs[k]), a + int(ge[k])
+            for i, k in enumerate(kept_idx):
+                start, end = a + gs[k], a + ge[k]
                 idx = np.flatnonzero(owner == i)
                 if start > self._start_sent:
                     events.append(SpeechEvent("start", padded[idx[0]].start))
@@ -251,39 +282,57 @@ class SegmentTracker:
         self._drop_settled(gs, ge, kept, decided, n, final=final)
         return events
 
-    def _next_known(
+    def _may_send(
         self,
-        k: int,
-        kept: npt.NDArray[np.bool_],
-        decided: npt.NDArray[np.bool_],
-        gs: npt.NDArray[np.int64],
-        ge: npt.NDArray[np.int64],
+        gs: list[int],
+        ge: list[int],
+        kept: list[bool],
+        decided: list[bool],
         n: int,
+        *,
+        final: bool,
+    ) -> bool:
+        """Whether ``_decide`` has an event to send: the conditions of its loop, checked
+        without building segments (most transitions, pauses within speech, send nothing)."""
+        a = self._anchor
+        for k, keep in enumerate(kept):
+            if not keep:
+                continue
+            if a + gs[k] > self._start_sent or self.rules.max_len is not None:
+                return True
+            if a + ge[k] <= self._end_sent:
+                continue
+            if decided[k] and (final or self._next_known(k, kept, decided, gs, ge, n)):
+                return True
+        return False
+
+    def _next_known(
+        self, k: int, kept: list[bool], decided: list[bool], gs: list[int], ge: list[int], n: int
     ) -> bool:
         """Whether the padding of group ``k``'s end can no longer meet a later segment."""
-        if kept[k + 1 :].any():
+        if any(kept[k + 1 :]):
             return True
         # One frame past two pads: at exactly two pads the offline midpoint still applies.
-        reach = int(ge[k]) + 2 * self.rules.pad_frames + 1
-        near = (gs[k + 1 :] < reach) & ~decided[k + 1 :]
-        return n >= reach and not near.any()
+        reach = ge[k] + 2 * self.rules.pad_frames + 1
+        near = any(s < reach and not d for s, d in zip(gs[k + 1 :], decided[k + 1 :], strict=True))
+        return n >= reach and not near
 
     def _drop_settled(
         self,
-        gs: npt.NDArray[np.int64],
-        ge: npt.NDArray[np.int64],
-        kept: npt.NDArray[np.bool_],
-        decided: npt.NDArray[np.bool_],
+        gs: list[int],
+        ge: list[int],
+        kept: list[bool],
+        decided: list[bool],
         n: int,
         *,
         final: bool,
     ) -> None:
         """Move the anchor past groups that are done; the anchor frame is always silent."""
         settled = n
-        for k in range(gs.size):
-            done = decided[k] and (not kept[k] or self._anchor + int(ge[k]) <= self._end_sent)
+        for k in range(len(gs)):
+            done = decided[k] and (not kept[k] or self._anchor + ge[k] <= self._end_sent)
             if not done:
-                settled = int(ge[k - 1]) if k else 0
+                settled = ge[k - 1] if k else 0
                 break
         if final:
             settled = n
@@ -291,8 +340,8 @@ class SegmentTracker:
             self._anchor += settled
             self._n -= settled
             self._probs = self._probs[settled:]
-            keep = self._run_starts >= self._anchor
-            self._run_starts, self._run_ends = self._run_starts[keep], self._run_ends[keep]
+            gone = bisect.bisect_left(self._run_starts, self._anchor)
+            del self._run_starts[:gone], self._run_ends[:gone]
 
 
 class StreamingDetector:
