@@ -43,10 +43,9 @@ __all__ = ["IncrementalVad"]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 C128 = npt.NDArray[np.complex128]
-_Spec = tuple[int, int, F64, F64]
-"""A layer input: mel rows h, channels c, and per channel ``true = scale * stored + shift``."""
+_Shape = tuple[int, int]
+"""A frame of a layer's input or output: (mel rows, channels); 1-D layers have one row."""
 
-_ZERO = np.float32(0.0)
 _PIECE_FRAMES = 15
 """Longest push handled in one pass, in frames; longer ones are cut (bounds scratch memory)."""
 
@@ -101,21 +100,15 @@ class _Buf:
     """A layer's input along time: ``rows`` (cap, h * c), frame-major, mel-major within a frame.
 
     ``flat`` views the same memory as rows of ``c`` values plus two constant rows at the end
-    that gathers point at: ``(1, 0, ..., 0)`` (index -2), which brings in the bias, and ``pad``
-    (index -1), the stored value of a true zero, for mel padding. Stored values relate to the
-    layer's true input as ``true = scale * stored + shift`` per channel (how the input
-    normalisation of 1-D models is folded into the first weights).
+    that gathers point at: ``(1, 0, ..., 0)`` (index -2), which brings in the bias, and zeros
+    (index -1), the mel padding.
     """
 
-    def __init__(self, spec: _Spec, *, fill: float | None = None) -> None:
-        h, c, scale, shift = spec
+    def __init__(self, shape: _Shape, *, fill: float = 0.0) -> None:
+        h, c = shape
         self.h, self.c, self.width = h, c, h * c
         self.oh, self.oc = h, c  # the producer's layout of a frame (see produced_as)
-        self.scale, self.shift = scale, shift  # per channel (c,)
-        zero = (-shift / scale).astype(np.float32)  # stored value of a true zero
-        self.pad = zero
-        # Time padding: zeros, or -inf ahead of a max-pool.
-        self.fill = np.tile(zero if fill is None else np.full(c, fill, np.float32), h)
+        self.fill = fill  # time padding: zeros, or -inf ahead of a max-pool
         self.start = 0  # first row the consumer still needs
         self.w = 0  # next row to write
         self._alloc(160)
@@ -126,7 +119,6 @@ class _Buf:
         self.rows = mem[: cap * self.width].reshape(cap, self.width)
         self.flat = mem.reshape(cap * self.h + 2, self.c)
         self.flat[-2, 0] = 1.0
-        self.flat[-1] = self.pad
         self._out_views()
 
     def _out_views(self) -> None:
@@ -171,7 +163,7 @@ class _Stage:
     out: _Buf
     past: int
     future: int
-    out_spec: _Spec
+    out_shape: _Shape
     out_layout: tuple[int, int]  # (mel rows, channels) of what run() writes per frame
 
     def run(self) -> None:
@@ -193,10 +185,10 @@ class _Conv(_Stage):
     """
 
     def __init__(
-        self, block: ConvNormAct, spec: _Spec, pool: int, perm: npt.NDArray[np.intp]
+        self, block: ConvNormAct, shape: _Shape, pool: int, perm: npt.NDArray[np.intp]
     ) -> None:
         pad, conv, bn = _parts(block)
-        self.inp = _Buf(spec)
+        self.inp = _Buf(shape)
         self.past, self.future = block.time_padding
         w = _array(conv, "weight")
         if w.ndim == 3:  # (C_out, C_in, k) -> (C_out, C_in, 1, k)
@@ -208,7 +200,7 @@ class _Conv(_Stage):
             self.top = int(pad.padding[2])
         w = w[:, perm]  # input channels in buffer order
         c_out, c_in, kh, kw = w.shape
-        h, c, in_scale, in_shift = spec
+        h, c = shape
         if c_in != c:
             raise ValueError("channel mismatch in incremental layers")
         self.h_in, self.kh, self.kw, self.d = h, kh, kw, int(conv.dilation[-1])
@@ -219,11 +211,8 @@ class _Conv(_Stage):
         if isinstance(getattr(conv, "bias", None), torch.Tensor):
             shift = shift + _array(conv, "bias") * scale
         w = w * scale[:, None, None, None]  # batch norm folded in
-        # Stored inputs are (true - in_shift) / in_scale: every tap (padding too) adds
-        # w * in_shift, a constant.
-        bias = shift + np.einsum("ocai,c->o", w, in_shift)
-        w = w * in_scale[None, :, None, None]
-        self.direct = kw == 1 and kh == 1  # no gather: the input rows are the columns
+        bias = shift
+        self.direct = kw == 1 and kh == 1 and pool == 1  # no gather: rows are the columns
         # Weight rows in gather order: time tap, mel tap, channel; then the bias, which the
         # gather's last tap (the buffer's constant (1, 0, ..., 0) row) multiplies.
         rows = [w.transpose(3, 2, 1, 0).reshape(kw * kh * c_in, c_out)]
@@ -233,29 +222,33 @@ class _Conv(_Stage):
         self.weight = np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
         self.bias = bias.astype(np.float32)
         self.pool = pool
-        self.out_spec = (h // pool, c_out, np.ones(c_out), np.zeros(c_out))
-        self.out_layout = (h // pool, c_out)
+        self.out_shape = (h // pool, c_out)
         self._views: dict[int, tuple[Any, ...]] = {}
 
     def _make_views(self, n: int) -> tuple[Any, ...]:
-        h, kh, kw = self.h_in, self.kh, self.kw
-        j = np.arange(n)[:, None, None, None]
-        hh = np.arange(h)[None, :, None, None]
-        i = np.arange(kw)[None, None, :, None]
-        a = np.arange(kh)[None, None, None, :]
-        mel = hh + a - self.top
+        """Gather indices and scratch arrays for ``n`` output frames (cached per ``n``)."""
+        h, kh, kw, p, c_in = self.h_in, self.kh, self.kw, self.pool, self.inp.c
+        h2, c_out = h // p, self.weight.shape[1]
+        # Output rows in pooling order (k, t, j), for mel row j * p + k of frame t: the p
+        # inputs of each pooled row are then p contiguous blocks of the product.
+        k = np.arange(p)[:, None, None, None, None]
+        t = np.arange(n)[None, :, None, None, None]
+        j = np.arange(h2)[None, None, :, None, None]
+        i = np.arange(kw)[None, None, None, :, None]
+        a = np.arange(kh)[None, None, None, None, :]
+        mel = j * p + k + a - self.top
         # Rows of inp.flat from the first input frame; mel padding reads the last row (-1),
         # the bias tap the one before (-2).
-        idx = np.where((mel >= 0) & (mel < h), (j + i * self.d) * h + mel, -1)
-        idx = np.concatenate([idx.reshape(n * h, kw * kh), np.full((n * h, 1), -2)], axis=1)
-        cols = np.zeros((n * h, (kw * kh + 1) * self.inp.c), np.float32)
-        cols3 = cols.reshape(n * h, kw * kh + 1, self.inp.c)
-        c_out = self.weight.shape[1]
-        tmp = np.zeros((n * h, c_out), np.float32)
-        h2, p = h // self.pool, self.pool
-        tmp3 = tmp.reshape(n, h, c_out)
-        srcs = [tmp3[:, k : h2 * p : p] for k in range(p)]
-        views = (idx, cols3, cols, tmp, srcs)
+        idx = np.where((mel >= 0) & (mel < h), (t + i * self.d) * h + mel, -1)
+        rows = p * n * h2
+        idx = np.concatenate([idx.reshape(rows, kw * kh), np.full((rows, 1), -2)], axis=1)
+        cols = np.zeros((rows, (kw * kh + 1) * c_in), np.float32)
+        cols3 = cols.reshape(rows, kw * kh + 1, c_in)
+        tmp = np.zeros((p, n * h2, c_out), np.float32)
+        # Full-shape operands: broadcasting a vector costs more than the arithmetic here.
+        zeros = np.zeros((n * h2, c_out), np.float32)
+        bias = np.ascontiguousarray(np.broadcast_to(self.bias, (n * h2, c_out)))
+        views = (idx, cols3, cols, tmp, tmp.reshape(rows, c_out), zeros, bias)
         self._views[n] = views
         return views
 
@@ -269,23 +262,21 @@ class _Conv(_Stage):
         if nb.w + n > nb.cap:
             nb.make_room(n)
         w = nb.w
-        idx, cols3, cols, tmp, srcs = self._views.get(n) or self._make_views(n)
-        if self.direct:
-            cols = b.rows[start : start + n]
+        idx, cols3, cols, tmp, tmp2, zeros, bias = self._views.get(n) or self._make_views(n)
+        dst = nb.out2[w * nb.oh : (w + n) * nb.oh]
+        if self.direct:  # 1x1: the input rows are the columns
+            np.dot(b.flat[start * b.h : (start + n) * b.h], self.weight, dst)
+            np.add(dst, bias, out=dst)
         else:
             b.flat[start * b.h :].take(idx, 0, cols3, "wrap")
-        if self.pool == 1:
-            dst = nb.out2[w * nb.oh : (w + n) * nb.oh]
-            np.dot(cols, self.weight, dst)
-        else:
-            np.dot(cols, self.weight, tmp)
-            dst = nb.out3[w : w + n]
-            np.maximum(srcs[0], srcs[1], out=dst)
-            for src in srcs[2:]:
-                np.maximum(dst, src, out=dst)
-        if self.direct:
-            np.add(dst, self.bias, out=dst)
-        np.maximum(dst, _ZERO, out=dst)
+            if self.pool == 1:
+                np.dot(cols, self.weight, dst)
+            else:
+                np.dot(cols, self.weight, tmp2)
+                np.maximum(tmp[0], tmp[1], out=dst)
+                for k in range(2, self.pool):
+                    np.maximum(dst, tmp[k], out=dst)
+        np.maximum(dst, zeros, out=dst)
         b.start = start + n
         nb.w = w + n
 
@@ -293,15 +284,12 @@ class _Conv(_Stage):
 class _RunningMax(_Stage):
     """MaxPool1d(k, stride=1, padding=k//2): -inf padding at both ends."""
 
-    def __init__(self, pool: nn.MaxPool1d, spec: _Spec) -> None:
+    def __init__(self, pool: nn.MaxPool1d, shape: _Shape) -> None:
         ks = pool.kernel_size
         self.k = int(ks if isinstance(ks, int) else ks[0])
         self.past = self.future = self.k // 2
-        if np.any(spec[2] <= 0):
-            raise ValueError("max-pooling needs a positive input scale")
-        self.inp = _Buf(spec, fill=-np.inf)
-        self.out_spec = spec
-        self.out_layout = (spec[0], spec[1])
+        self.inp = _Buf(shape, fill=-np.inf)
+        self.out_shape = shape
 
     def run(self) -> None:
         b = self.inp
@@ -320,7 +308,7 @@ class _RunningMax(_Stage):
         nb.w += n
 
 
-def _stages(stack: ConvStack, spec: _Spec, perm: npt.NDArray[np.intp]) -> list[_Stage]:
+def _stages(stack: ConvStack, shape: _Shape, perm: npt.NDArray[np.intp]) -> list[_Stage]:
     """Stages of a ConvStack; ``perm``: torch channel of each input channel in buffer order."""
     mods = list(stack.layers)
     out: list[_Stage] = []
@@ -339,14 +327,14 @@ def _stages(stack: ConvStack, spec: _Spec, perm: npt.NDArray[np.intp]) -> list[_
                     raise ValueError("incremental inference supports max-pooling along mel only")
                 pool = int(ks[0])
                 i += 1
-            stage = _Conv(m, spec, pool, perm)
-            perm = np.arange(stage.out_spec[1])
+            stage = _Conv(m, shape, pool, perm)
+            perm = np.arange(stage.out_shape[1])
         elif isinstance(m, nn.MaxPool1d):
-            stage = _RunningMax(m, spec)
+            stage = _RunningMax(m, shape)
         else:
             raise ValueError(f"incremental inference does not support {type(m).__name__}")
         out.append(stage)
-        spec = stage.out_spec
+        shape = stage.out_shape
         i += 1
     return out
 
@@ -382,55 +370,40 @@ class IncrementalVad:
         self._fb2 = fb2.astype(np.float32)
         self._bins = bins
 
-        norm_scale, norm_shift = _bn_affine(model.input_norm)
-        stack_mods = list(model.stack.layers)
-        fold = (
-            model.cfg.dims == 1
-            and isinstance(stack_mods[0], ConvNormAct)
-            and bool(np.all(np.abs(norm_scale) > 1e-6))
-        )
-        self._norm: tuple[F32, F32] | None = None
-        ones, zeros = np.ones(n_mels), np.zeros(n_mels)
-        if model.cfg.dims == 1:
-            # Mel bands are channels: the normalisation folds into the first convolution.
-            spec: _Spec = (1, n_mels, norm_scale, norm_shift) if fold else (1, n_mels, ones, zeros)
-        else:
-            spec = (n_mels, 1, np.ones(1), np.zeros(1))
-        if not fold:
-            self._norm = (norm_scale.astype(np.float32), norm_shift.astype(np.float32))
-        stages = _stages(model.stack, spec, np.arange(spec[1]))
-        spec = stages[-1].out_spec
-        perm = np.arange(spec[0] * spec[1])
-        if model.cfg.dims == 2:
-            h, c, scale, shift = spec
-            spec = (1, h * c, np.tile(scale, h), np.tile(shift, h))
+        scale, shift = _bn_affine(model.input_norm)
+        self._norm = (scale.astype(np.float32), shift.astype(np.float32))
+        shape: _Shape = (1, n_mels) if model.cfg.dims == 1 else (n_mels, 1)
+        stages = _stages(model.stack, shape, np.arange(shape[1]))
+        h, c = stages[-1].out_shape
+        perm = np.arange(h * c)
+        if model.cfg.dims == 2:  # (mel, channel) frames flattened as channels of 1-D layers
             perm = (np.arange(c)[None, :] * h + np.arange(h)[:, None]).reshape(-1)  # torch: c*h
+            h, c = 1, h * c
         if model.temporal is not None:
-            stages += _stages(model.temporal, spec, perm)
-            spec = stages[-1].out_spec
-            perm = np.arange(spec[1])
-        _, c, scale, shift = spec
+            stages += _stages(model.temporal, (h, c), perm)
+            h, c = stages[-1].out_shape
+            perm = np.arange(c)
         hw = _array(model.head.proj, "weight").reshape(-1)[perm]
         if hw.size != c:
             raise ValueError("head does not match the features")
-        self._head_w = (hw * scale).astype(np.float32)
-        head_b = float(_array(model.head.proj, "bias")[0]) + float(hw @ shift)
-        self._head_b = np.full(1, head_b, np.float32)
-        self._head_in = _Buf((1, c, scale, shift))
+        self._head_w = hw.astype(np.float32)
+        self._head_b = np.float32(_array(model.head.proj, "bias")[0])
+        self._head_in = _Buf((1, c))
         self._stages = stages
         for st, nxt in zip(stages, [*[s.inp for s in stages[1:]], self._head_in], strict=True):
-            nxt.produced_as(*st.out_layout)
+            nxt.produced_as(*st.out_shape)
             st.out = nxt
         self._first = stages[0].inp
 
         # Samples: _s[i] is absolute sample self._s0 + i, frames start every hop from _s[0].
         self._piece = _PIECE_FRAMES * self.hop
         cap = 2 * self.n_fft + (_PIECE_FRAMES + 1) * self.hop
-        self._s = np.zeros(cap, np.float32)
+        self._s = np.zeros(cap)  # float64: the window product then needs no cast
         n_frames = (cap - self.n_fft) // self.hop + 1
-        self._frames = as_strided(self._s, (n_frames, self.n_fft), (4 * self.hop, 4),
+        self._frames = as_strided(self._s, (n_frames, self.n_fft), (8 * self.hop, 8),
                                   writeable=False)
-        self._spec_views: dict[int, tuple[F64, C128, F64, F32]] = {}
+        self._spec_views: dict[int, tuple[Any, ...]] = {}
+        self._head_bias: dict[int, F32] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -511,16 +484,10 @@ class IncrementalVad:
     def _spectra(self, last: int) -> None:
         """Normalised log-mel frames ``_next_frame .. last - 1`` into the first buffer."""
         m = last - self._next_frame
-        views = self._spec_views.get(m)
-        if views is None:
-            win = np.zeros((m, self.n_fft))
-            spec = np.zeros((m, self._bins + 1), np.complex128)
-            spec[:, -1] = 1.0  # picks up log_eps in the filter product
-            sq = np.zeros((m, 2 * self._bins + 2), np.float32)
-            views = self._spec_views[m] = (win, spec[:, :-1], spec.view(np.float64), sq)
-        win, spec, spec_f, sq = views
+        views = self._spec_views.get(m) or self._make_spec_views(m)
+        window, win, spec, spec_f, sq, scale, shift = views
         f0 = self._next_frame - self._t0
-        np.multiply(self._frames[f0 : f0 + m], self._win, out=win)
+        np.multiply(self._frames[f0 : f0 + m], window, out=win)
         _rfft(win, spec)
         np.square(spec_f, out=sq)
         b = self._first
@@ -531,17 +498,35 @@ class IncrementalVad:
         dst = b.rows[w : w + m]
         np.dot(sq, self._fb2, dst)
         np.log(dst, out=dst)
-        if self._norm is not None:
-            np.multiply(dst, self._norm[0], out=dst)
-            np.add(dst, self._norm[1], out=dst)
+        np.multiply(dst, scale, out=dst)
+        np.add(dst, shift, out=dst)
         b.w = w + m
         self._next_frame = last
+
+    def _make_spec_views(self, m: int) -> tuple[Any, ...]:
+        """Scratch arrays for ``m`` frames; operands in full shape (broadcasting costs more)."""
+        window = np.ascontiguousarray(np.broadcast_to(self._win, (m, self.n_fft)), np.float64)
+        win = np.zeros((m, self.n_fft))
+        spec = np.zeros((m, self._bins + 1), np.complex128)
+        spec[:, -1] = 1.0  # picks up log_eps in the filter product
+        sq = np.zeros((m, 2 * self._bins + 2), np.float32)
+        scale, shift = self._norm
+        n_mels = self._fb2.shape[1]
+        views = (window, win, spec[:, :-1], spec.view(np.float64), sq,
+                 np.ascontiguousarray(np.broadcast_to(scale, (m, n_mels))),
+                 np.ascontiguousarray(np.broadcast_to(shift, (m, n_mels))))
+        self._spec_views[m] = views
+        return views
 
     def _head(self) -> F32:
         """Probabilities of the frames the last stage completed."""
         b = self._head_in
-        probs: F32 = np.dot(b.rows[: b.w], self._head_w)
-        np.add(probs, self._head_b, out=probs)
+        n = b.w
+        bias = self._head_bias.get(n)
+        if bias is None:
+            bias = self._head_bias[n] = np.full(n, self._head_b, np.float32)
+        probs: F32 = np.dot(b.rows[:n], self._head_w)
+        np.add(probs, bias, out=probs)
         expit(probs, out=probs)
         b.w = 0
         self._emitted += probs.size
