@@ -138,19 +138,27 @@ class SegmentTracker:
         if not final and rules.max_len is None and type(probs) is np.ndarray and probs.ndim == 1:
             # Fast path: if no frame crosses the threshold that would switch the hysteresis,
             # no speech starts or stops; until the next deadline nothing changes but counts.
-            if not probs.size:
-                return []
-            if self._on:
-                switch = float(np.fmin.reduce(probs)) < rules.offset  # NaN keeps the state
+            # (Comparisons as Python floats, i.e. in float64 like the offline rules; a NaN
+            # compares false, so it keeps the state, as in segments.hysteresis.)
+            size = probs.size
+            if size <= _SHORT:
+                if self._on:
+                    off = rules.offset
+                    switch = any(p < off for p in probs.tolist())
+                else:
+                    onset = rules.onset
+                    switch = any(p >= onset for p in probs.tolist())
+            elif self._on:
+                switch = float(np.fmin.reduce(probs)) < rules.offset
             else:
                 switch = float(np.fmax.reduce(probs)) >= rules.onset
-            total = self._anchor + self._n + probs.size
+            total = self._anchor + self._n + size
             if not switch and total < self._wake:
                 if self._on:
                     self._run_ends[-1] = total  # the open run goes on
-                    self._n += probs.size
+                    self._n += size
                 elif self._run_starts:
-                    self._n += probs.size
+                    self._n += size
                 else:  # silence after settled frames: nothing to keep
                     self._anchor = total
                 return []
