@@ -119,6 +119,7 @@ class _Buf:
         self.rows = mem[: cap * self.width].reshape(cap, self.width)
         self.flat = mem.reshape(cap * self.h + 2, self.c)
         self.flat[-2, 0] = 1.0
+        self.src = mem if self.c == 1 else self.flat  # single values gather faster in 1-D
         self._out_views()
 
     def _out_views(self) -> None:
@@ -243,7 +244,7 @@ class _Conv(_Stage):
         rows = p * n * h2
         idx = np.concatenate([idx.reshape(rows, kw * kh), np.full((rows, 1), -2)], axis=1)
         cols = np.zeros((rows, (kw * kh + 1) * c_in), np.float32)
-        cols3 = cols.reshape(rows, kw * kh + 1, c_in)
+        cols3 = cols.reshape(rows, kw * kh + 1, c_in) if c_in > 1 else cols
         tmp = np.zeros((p, n * h2, c_out), np.float32)
         # Full-shape operands: broadcasting a vector costs more than the arithmetic here.
         zeros = np.zeros((n * h2, c_out), np.float32)
@@ -259,23 +260,26 @@ class _Conv(_Stage):
         if n <= 0:
             return
         nb = self.out
-        if nb.w + n > nb.cap:
-            nb.make_room(n)
         w = nb.w
+        if w + n > nb.cap:
+            nb.make_room(n)
+            w = nb.w
         idx, cols3, cols, tmp, tmp2, zeros, bias = self._views.get(n) or self._make_views(n)
-        dst = nb.out2[w * nb.oh : (w + n) * nb.oh]
+        oh = nb.oh
+        dst = nb.out2[w * oh : (w + n) * oh]
         if self.direct:  # 1x1: the input rows are the columns
-            np.dot(b.flat[start * b.h : (start + n) * b.h], self.weight, dst)
+            h = b.h
+            np.dot(b.flat[start * h : (start + n) * h], self.weight, dst)
             np.add(dst, bias, out=dst)
+        elif self.pool == 1:
+            b.src[start * b.h :].take(idx, 0, cols3, "wrap")
+            np.dot(cols, self.weight, dst)
         else:
-            b.flat[start * b.h :].take(idx, 0, cols3, "wrap")
-            if self.pool == 1:
-                np.dot(cols, self.weight, dst)
-            else:
-                np.dot(cols, self.weight, tmp2)
-                np.maximum(tmp[0], tmp[1], out=dst)
-                for k in range(2, self.pool):
-                    np.maximum(dst, tmp[k], out=dst)
+            b.src[start * b.h :].take(idx, 0, cols3, "wrap")
+            np.dot(cols, self.weight, tmp2)
+            np.maximum(tmp[0], tmp[1], out=dst)
+            for k in range(2, self.pool):
+                np.maximum(dst, tmp[k], out=dst)
         np.maximum(dst, zeros, out=dst)
         b.start = start + n
         nb.w = w + n
@@ -399,6 +403,7 @@ class IncrementalVad:
         self._piece = _PIECE_FRAMES * self.hop
         cap = 2 * self.n_fft + (_PIECE_FRAMES + 1) * self.hop
         self._s = np.zeros(cap)  # float64: the window product then needs no cast
+        self._s_cap, self._half_hop = cap, self.hop // 2
         n_frames = (cap - self.n_fft) // self.hop + 1
         self._frames = as_strided(self._s, (n_frames, self.n_fft), (8 * self.hop, 8),
                                   writeable=False)
@@ -439,17 +444,17 @@ class IncrementalVad:
             return np.concatenate(parts)
         n, done = x.size, self._n
         pos = done - self._s0
-        if pos + n > self._s.size:
+        if pos + n > self._s_cap:
             pos = self._drop_samples()
         self._s[pos : pos + n] = x
-        if done < self.hop // 2:  # the model ignores the first half hop
-            self._s[pos : pos + min(self.hop // 2 - done, n)] = 0.0
+        if done < self._half_hop:  # the model ignores the first half hop
+            self._s[pos : pos + min(self._half_hop - done, n)] = 0.0
         self._n = done = done + n
         last = (done - self._frame_end) // self.hop + 1
         if last > self._next_frame:
             self._spectra(last)
-        for st in self._stages:
-            st.run()
+            for st in self._stages:
+                st.run()
         return self._head()
 
     def flush(self) -> F32:
