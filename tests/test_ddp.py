@@ -70,7 +70,7 @@ def test_two_processes_on_cpu(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "best.safetensors",
         "card.json",
-        "config.json",
+        "config.toml",
         "last.safetensors",
         "log.csv",
         "state.pt",

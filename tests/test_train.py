@@ -4,6 +4,7 @@ detect, resume after an interruption, fine-tuning, an image task, segment metric
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from voicecnn.cli import app
-from voicecnn.config import cfg_from_dict
+from voicecnn.config import cfg_from_dict, load_toml
 from voicecnn.errors import CheckpointError, ConfigError
 from voicecnn.segments import Segment
 from voicecnn.train.metrics import accuracy, match_segments
@@ -125,7 +126,7 @@ def test_train_evaluate_export_detect(recordings: Path, tmp_path: Path) -> None:
         "state.pt",
         "log.csv",
         "card.json",
-        "config.json",
+        "config.toml",
     ):
         assert (out / name).is_file(), name
     assert [r.split(",")[0] for r in (out / "log.csv").read_text().split()[1:]] == ["20", "40"]
@@ -134,7 +135,11 @@ def test_train_evaluate_export_detect(recordings: Path, tmp_path: Path) -> None:
     assert card["arch"] == "vad_cnn1d_xs" and card["steps"] == 40 and card["params"] > 0
     assert card["train_recordings"] == 4 and card["val_recordings"] == 2
     assert card["config"]["threads"] == 1 and card["validation"]["roc_auc"] > 0.9
-    assert cfg_from_dict(RunCfg, json.loads((out / "config.json").read_text())).threads == 1
+    # the resolved config reruns as it is; strict JSON in the card (the unset budget is null)
+    rerun = load_toml(RunCfg, out / "config.toml")
+    assert rerun.threads == 1 and rerun == replace(load_toml(RunCfg, cfg), threads=1)
+    assert card["config"]["train"]["max_minutes"] is None
+    assert "Infinity" not in (out / "card.json").read_text()
 
     result = runner.invoke(
         app, ["evaluate", str(out / "best.safetensors"), str(recordings), "-f", "json"]
@@ -200,7 +205,8 @@ def test_time_budget_and_mixed_clips(recordings: Path, tmp_path: Path) -> None:
     raw["data"] = {**raw["data"], "clips": str(clips), "clip_items": 8, "workers": 2}
     result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
     assert [r["step"] for r in result.history] == [1]  # out of time: one step, then a save
-    assert result.card["speech_clips"] == 3 and result.card["nonspeech_clips"] == 3
+    assert result.card["speech_clips"] == {"speech": 3}
+    assert result.card["nonspeech_clips"] == {"nonspeech": 3}
     assert (tmp_path / "run" / "best.safetensors").is_file()
 
 
@@ -280,8 +286,13 @@ def test_match_segments_and_accuracy() -> None:
     hyp = [Segment(1.1, 2.05), Segment(2.5, 4.5), Segment(8.0, 9.0)]
     m = match_segments(ref, hyp, collar_s=0.2)
     assert (m.n_ref, m.n_hyp, m.hits) == (3, 3, 1)
-    assert sorted(m.start_errors_s) == pytest.approx([0.1, 0.5])
-    assert sorted(m.end_errors_s) == pytest.approx([0.05, 0.5])
+    assert m.start_errors_s == pytest.approx((0.1, -0.5))  # signed, in reference order
+    assert m.end_errors_s == pytest.approx((0.05, 0.5))
+    assert m.figures()["median_start_error_s"] == pytest.approx(0.3)  # of magnitudes
+    # one to one, largest overlap first; touching is not overlapping
+    wide = match_segments([Segment(0.0, 0.1), Segment(0.12, 0.3)], [Segment(0.0, 0.3)])
+    assert wide.start_errors_s == pytest.approx((-0.12,)) and wide.end_errors_s == (0.0,)
+    assert match_segments([Segment(0.0, 0.05)], [Segment(0.05, 0.09)]).start_errors_s == ()
     fig = (m + match_segments([], [Segment(0.0, 0.5)])).figures()
     assert fig["seg_precision"] == pytest.approx(1 / 4)
     assert fig["seg_recall"] == pytest.approx(1 / 3)
@@ -309,3 +320,109 @@ def test_image_task_on_a_class_folder(tmp_path: Path) -> None:
     model = vc.load_model(result.best)
     assert model.class_names == ("bottom_right", "top_left")
     assert result.card["train_images"] + result.card["val_images"] == 16
+
+
+def clip_tree(root: Path, recordings: Path, seed: int) -> Path:
+    """``speech/{a,b}`` from the recordings' audio (b as a clip list), ``nonspeech/{noise,hum}``."""
+    rng = np.random.default_rng(seed)
+    for group in ("speech/a", "speech/b", "nonspeech/noise", "nonspeech/hum"):
+        (root / group).mkdir(parents=True)
+    for i in range(4):
+        sf.write(root / "speech" / "a" / f"s{i}.wav", sf.read(recordings / f"rec{i}.wav")[0], 16000)
+    (root / "speech" / "b.txt").write_text(
+        f"{recordings / 'rec4.wav'}\n{recordings / 'rec5.wav'}\n"
+    )
+    (root / "speech" / "b").rmdir()
+    for i in range(2):
+        sf.write(
+            root / "nonspeech" / "noise" / f"n{i}.wav", 0.1 * rng.standard_normal(24000), 16000
+        )
+        t = np.arange(24000) / 16000
+        sf.write(root / "nonspeech" / "hum" / f"h{i}.wav", 0.1 * np.sin(2 * np.pi * 50 * t), 16000)
+    return root
+
+
+def test_clips_only_run_with_clip_validation_and_tied_selection(
+    recordings: Path, tmp_path: Path
+) -> None:
+    # The default recipe's shape: train on weighted clip groups only; validate on fixed
+    # mixtures and non-speech crops from held-out clips and on real recordings; keep every
+    # evaluation and ship the best real-audio AUC, ties going to the best mixture AUC.
+    raw = vad_config(recordings, tmp_path / "run", max_steps=12, eval_every=3)
+    raw["data"] = {
+        "clips": str(clip_tree(tmp_path / "clips", recordings, 0)),
+        "clip_items": 48,
+        "clip_weights": {"a": 2.0, "hum": 0.5},
+        "val": [str(recordings)],
+        "val_clips": str(clip_tree(tmp_path / "val_clips", recordings, 1)),
+        "val_mixtures": 6,
+        "val_negative_crops": 3,
+        "crop_s": 1.0,
+        "workers": 0,
+    }
+    raw["train"].update(
+        select_metric="roc_auc", select_tolerance=1.0, select_tiebreak="mix_roc_auc"
+    )
+    raw["card"] = {"recipe": "test"}
+    result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+    rows = result.history
+    assert [r["step"] for r in rows] == [3, 6, 9, 12]
+    for key in ("roc_auc", "mix_roc_auc", "mix_f1", "fa_noise", "fa_hum", "fa_nonspeech"):
+        assert all(0.0 <= r[key] <= 1.0 for r in rows), key
+    assert all(r["score"] == r["roc_auc"] for r in rows)
+    # tolerance 1.0 ties every evaluation: the pick is the best mixture AUC
+    pick = max(rows, key=lambda r: (r["mix_roc_auc"], -r["step"]))
+    card = result.card
+    assert card["best_step"] == pick["step"] and card["recipe"] == "test"
+    assert card["speech_clips"] == {"a": 4, "b": 2} and card["val_mixtures"] == 6
+    assert card["train_recordings"] == 0 and card["val_recordings"] == 6
+    run = tmp_path / "run"
+    assert sorted(p.name for p in (run / "ckpt").iterdir()) == [
+        f"step_{n}.safetensors" for n in (12, 3, 6, 9)
+    ]
+    kept = load_file(run / "ckpt" / f"step_{pick['step']}.safetensors")
+    best = load_file(run / "best.safetensors")
+    assert all(torch.equal(kept[k], best[k]) for k in kept)
+    assert vc.read_metadata(run / "best.safetensors")["card"]["best_step"] == pick["step"]
+
+
+def test_clip_settings_errors(recordings: Path, tmp_path: Path) -> None:
+    base = vad_config(recordings, tmp_path / "run")
+
+    def err(data: dict[str, Any]) -> str:
+        raw = {**base, "data": {"crop_s": 1.0, "workers": 0, **data}}
+        with pytest.raises((ConfigError, vc.DataError)) as excinfo:
+            train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+        return str(excinfo.value)
+
+    clips = str(clip_tree(tmp_path / "clips", recordings, 0))
+    assert "no training data" in err({})
+    assert "nothing to validate on" in err({"clips": clips})
+    assert "name no clip group: zz" in err(
+        {"clips": clips, "val": [str(recordings)], "clip_weights": {"zz": 1.0}}
+    )
+    assert "clip_weights is set but data.clips is not" in err(
+        {"train": [str(recordings)], "clip_weights": {"a": 1.0}}
+    )
+    assert "rirs.txt: not found" in err(
+        {"clips": clips, "val": [str(recordings)], "rirs": str(tmp_path / "rirs.txt")}
+    )
+
+
+def test_select_row_ties_and_nan() -> None:
+    from voicecnn.train import TrainCfg, select_row
+
+    rows = [
+        {"step": 1, "auc": 0.90, "mix": 0.5},
+        {"step": 2, "auc": 0.95, "mix": 0.6},
+        {"step": 3, "auc": 0.949, "mix": 0.9},
+        {"step": 4, "auc": float("nan"), "mix": 1.0},
+        {"step": 5, "auc": 0.95, "mix": 0.1},
+    ]
+    assert select_row(rows, TrainCfg(select_metric="auc")) == 1  # the earliest best
+    tied = TrainCfg(select_metric="auc", select_tolerance=0.002, select_tiebreak="mix")
+    assert select_row(rows, tied) == 2
+    assert select_row(rows, TrainCfg(select_metric="auc", select_tolerance=0.1)) == 0
+    assert select_row(rows, TrainCfg(select_metric="missing")) == 0
+    with pytest.raises(ValueError, match="no evaluation"):
+        select_row([], TrainCfg())

@@ -110,3 +110,79 @@ def _has_tensorboard() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
+    # prepare.py's lists, read by `voicecnn train recipes/default_vad/config.toml` unchanged
+    # but for the cache paths and a tiny schedule: every weight names a group it writes.
+    import importlib.util
+
+    import numpy as np
+    import soundfile as sf
+
+    spec = importlib.util.spec_from_file_location(
+        "prepare_default_vad", REPO / "recipes" / "default_vad" / "prepare.py"
+    )
+    assert spec is not None and spec.loader is not None
+    prepare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prepare)
+    rng = np.random.default_rng(0)
+
+    def clip(name: str, speech: bool) -> str:
+        t = np.arange(24000) / 16000
+        x = np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 2 * t) > 0) if speech else 0.0
+        path = tmp_path / "audio" / f"{name}.wav"
+        path.parent.mkdir(exist_ok=True)
+        sf.write(path, (0.3 * x + 0.01 * rng.standard_normal(24000)).astype(np.float32), 16000)
+        return str(path)
+
+    speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs")
+    sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
+    split = {
+        "train": {
+            "speech": {g: [clip(f"{g}{i}", True) for i in range(2)] for g in speech},
+            "negatives": {g: [clip(g, False)] for g in ("esc10", "music", "noise")},
+            "rirs": [clip("rir", False)],
+        },
+        "val": {
+            "speech": {"asterisk_ru": [clip("ru", True), str(tmp_path / "empty.wav")]},
+            "backgrounds": {"esc10_fold5": [clip("fold5", False)]},
+            "music": [clip("track", False)],
+            "real": [
+                {"name": "r", "path": clip("real", True), "segments": [[0.1, 0.4], [0.3, 0.5]]}
+            ],
+        },
+    }
+    cache = tmp_path / "cache"
+    prepare.write_lists(split, cache)
+    assert "empty" not in (cache / "clips/val/speech/asterisk_ru.txt").read_text()
+    assert json.loads((cache / "val_real.jsonl").read_text())["segments"] == [[0.1, 0.5]]
+    config = (REPO / "recipes" / "default_vad" / "config.toml").read_text()
+    (tmp_path / "config.toml").write_text(
+        config.replace("~/.cache/voicecnn/default_vad", str(cache))
+    )
+    cfg = load_toml(
+        RunCfg,
+        tmp_path / "config.toml",
+        [
+            f"out_dir={json.dumps(str(tmp_path / 'run'))}",
+            "arch='vad_cnn1d_xs'",
+            "data.workers=0",
+            "data.clip_items=16",
+            "data.val_mixtures=4",
+            "data.val_negative_crops=2",
+            "data.crop_s=1.0",
+            "train.batch_size=8",
+            "train.max_steps=4",
+            "train.eval_every=2",
+        ],
+    )
+    result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
+    card = result.card
+    assert card["recipe"] == "recipes/default_vad" and card["rirs"] == 1
+    assert set(card["clip_weights"]) == set(speech) | {"esc10", "music", "noise"}
+    assert {"fa_esc10_fold5", "fa_music", "mix_roc_auc", "roc_auc"} <= set(card["validation"])
+    assert sorted(p.name for p in (tmp_path / "run" / "ckpt").iterdir()) == [
+        "step_2.safetensors",
+        "step_4.safetensors",
+    ]

@@ -21,7 +21,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from voicecnn._io import read_bytes
-from voicecnn.config import cfg_from_dict, cfg_to_dict
+from voicecnn.config import cfg_from_dict, cfg_to_dict, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
 from voicecnn.models import create_model, is_model, list_models
 
@@ -77,7 +77,7 @@ def save_weights(
         raise CheckpointError(f"{type(model).__name__} has no 'cfg' to save")
     meta = {"voicecnn": FORMAT_VERSION, "arch": arch, "config": json.dumps(cfg_to_dict(cfg))}
     if card is not None:
-        meta["card"] = json.dumps(card)
+        meta["card"] = json.dumps(jsonable(card), allow_nan=False)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(path, st_save(tensors, metadata=meta))
 

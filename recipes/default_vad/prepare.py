@@ -3,8 +3,11 @@
 Installs the Debian packages it reads (Asterisk prompts, Fish Fillets Czech dialogue, Wesnoth
 music), downloads two PyPI source packages for their labelled recordings (pyannote.audio's
 ``sample.wav`` + ``.rttm``; pocketsphinx's LibriVox ``.wav`` + ``.lab``), unpacks just those
-files, and writes ``split.json`` and ``sources.json`` to the cache directory. Audio is read in
-place (``/usr/share``, ``shared/data``) or unpacked into the cache, never into the repository.
+files, and writes to the cache directory ``split.json`` (the file lists), ``sources.json``
+(licences), and what ``voicecnn train recipes/default_vad/config.toml`` reads: clip lists in
+named groups under ``clips/train`` and ``clips/val``, ``rirs.txt`` and ``val_real.jsonl``. Audio
+is read in place (``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
+repository.
 
     python recipes/default_vad/prepare.py [--out ~/.cache/voicecnn/default_vad]
 """
@@ -22,6 +25,9 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from voicecnn.audio import audio_duration_s
+from voicecnn.errors import AudioError
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
@@ -236,8 +242,64 @@ def build_split(real: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _merged(segments: list[list[float]]) -> list[list[float]]:
+    """Overlapping or touching segments (two talkers) merged into one speech region."""
+    out: list[list[float]] = []
+    for start, end in sorted(segments):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return out
+
+
+def _has_audio(path: str) -> bool:
+    """Whether the file decodes to at least one sample (a few Asterisk prompts are empty)."""
+    try:
+        return audio_duration_s(path) > 0
+    except AudioError:
+        return False
+
+
+def write_lists(split: dict[str, Any], out: Path) -> None:
+    """The split as ``voicecnn train`` reads it: clip lists in named groups, RIRs, real audio.
+
+    ``clips/train`` and ``clips/val`` each hold ``speech/GROUP.txt`` and ``nonspeech/GROUP.txt``
+    (one absolute audio path per line; see ``voicecnn.data.manifest.scan_clip_groups``);
+    ``rirs.txt`` lists the real impulse responses; ``val_real.jsonl`` is a manifest of the
+    real labelled recordings.
+    """
+
+    def write(path: Path, files: list[str]) -> None:
+        usable = [f for f in files if _has_audio(f)]
+        if len(usable) < len(files):
+            print(f"{path.name}: left out {len(files) - len(usable)} empty or unreadable file(s)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{f}\n" for f in usable))
+
+    tr, val = split["train"], split["val"]
+    for part, speech, nonspeech in (
+        ("train", tr["speech"], tr["negatives"]),
+        ("val", val["speech"], {**val["backgrounds"], "music": val["music"]}),
+    ):
+        root = out / "clips" / part
+        for kind in ("speech", "nonspeech"):
+            for old in (root / kind).glob("*.txt"):
+                old.unlink()
+        for name, files in speech.items():
+            write(root / "speech" / f"{name}.txt", files)
+        for name, files in nonspeech.items():
+            write(root / "nonspeech" / f"{name}.txt", files)
+    write(out / "rirs.txt", tr["rirs"])
+    lines = [
+        json.dumps({"audio": r["path"], "segments": _merged(r["segments"]), "name": r["name"]})
+        for r in val["real"]
+    ]
+    (out / "val_real.jsonl").write_text("".join(f"{line}\n" for line in lines))
+
+
 def main() -> None:
-    """Parse arguments, fetch everything, write ``split.json`` and ``sources.json``."""
+    """Parse arguments, fetch everything, write the split, the clip lists and the sources."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cache directory")
     args = ap.parse_args()
@@ -249,13 +311,16 @@ def main() -> None:
     split = build_split(fetch_real(out))
     (out / "split.json").write_text(json.dumps(split, indent=1))
     (out / "sources.json").write_text(json.dumps(SOURCES, indent=1))
+    write_lists(split, out)
     for part in ("train", "val"):
         for kind, groups in split[part].items():
             if isinstance(groups, dict):
                 print(part, kind, {k: len(v) for k, v in groups.items()})
             else:
                 print(part, kind, len(groups))
-    print(f"wrote {out / 'split.json'}")
+    print(
+        f"wrote {out / 'split.json'}, {out / 'clips'}, {out / 'rirs.txt'}, {out / 'val_real.jsonl'}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 types are errors); :func:`train` builds the data and the model, runs :func:`~voicecnn.train.fit`
 and writes the run directory::
 
-    out_dir/config.json        the resolved config
+    out_dir/config.toml        the resolved config (``voicecnn train`` reads it as it is)
     out_dir/best.safetensors   best weights by the selection metric, with the model card
     out_dir/last.safetensors   weights of the last evaluation
     out_dir/state.pt           resume state (optimiser, step, history, RNG)
@@ -37,9 +37,9 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler
 
-from voicecnn.audio import audio_duration_s
+from voicecnn.audio import audio_duration_s, load_audio
 from voicecnn.checkpoint import load_model, read_metadata, save_weights
-from voicecnn.config import cfg_from_dict, cfg_to_dict
+from voicecnn.config import cfg_from_dict, cfg_to_dict, dumps_toml, jsonable
 from voicecnn.data.clips import ClipAugmentCfg
 from voicecnn.data.datasets import VadCropDataset, read_excerpt
 from voicecnn.data.images import (
@@ -51,7 +51,13 @@ from voicecnn.data.images import (
     load_npz,
     mnist_split,
 )
-from voicecnn.data.manifest import ManifestEntry, load_dataset, scan_clip_folders
+from voicecnn.data.manifest import (
+    ClipSet,
+    ManifestEntry,
+    load_dataset,
+    read_clip_list,
+    scan_clip_folders,
+)
 from voicecnn.data.mix import MixCfg
 from voicecnn.detection import DetectCfg, FrameModel, frame_probs
 from voicecnn.errors import CheckpointError, ConfigError, DataError
@@ -66,6 +72,7 @@ from voicecnn.train.loop import (
     fit,
     frame_bce,
     load_state,
+    select_row,
 )
 from voicecnn.train.metrics import (
     SegmentMatch,
@@ -107,8 +114,24 @@ class DataCfg:
             training recordings (or images).
         val_fraction: Share held out when ``val`` is empty (every n-th item).
         clips: ``vad`` only: a folder with ``speech/`` and ``nonspeech/`` clip folders, mixed
-            on the fly with the ``[augment]`` settings (scipy).
+            on the fly with the ``[augment]`` settings (scipy). Each holds named groups:
+            subfolders and ``NAME.txt`` clip lists (see
+            :func:`voicecnn.data.manifest.scan_clip_groups`).
         clip_items: Mixtures per epoch from ``clips`` (0 = one per clip).
+        clip_weights: Sampling weight of each clip group by name (others weigh 1), e.g.
+            ``{ librispeech = 3.0, music = 1.5 }``.
+        clip_cache: Clips each loading process keeps in memory per group (a large value keeps
+            them all once read).
+        rirs: Real room impulse responses for ``augment.p_real_rir``: a folder or a ``.txt``
+            clip list (empty: synthetic rooms only).
+        val_clips: ``vad`` only: a folder like ``clips`` (held-out speakers and sources)
+            giving ``val_mixtures`` fixed validation mixtures (figures ``mix_roc_auc``,
+            ``mix_f1``) and ``val_negative_crops`` crops of each non-speech group alone
+            (false-alarm rates ``fa_GROUP`` and ``fa_nonspeech``).
+        val_mixtures: Validation mixtures made from ``val_clips``.
+        val_negative_crops: Validation crops per non-speech group of ``val_clips``.
+        val_seed: Seed of the validation mixtures and crops (fixed, so every evaluation and
+            every run sees the same audio).
         crop_s: ``vad``: seconds per training crop.
         image_size: ``image`` folders: (H, W) the images are resized to.
         channels: ``image`` folders: 1 (grey) or 3 (RGB).
@@ -132,6 +155,13 @@ class DataCfg:
     val_fraction: float = 0.1
     clips: str = ""
     clip_items: int = 0
+    clip_weights: dict[str, float] = field(default_factory=dict)
+    clip_cache: int = 256
+    rirs: str = ""
+    val_clips: str = ""
+    val_mixtures: int = 200
+    val_negative_crops: int = 50
+    val_seed: int = 1234
     crop_s: float = 4.0
     image_size: tuple[int, int] = (28, 28)
     channels: int = 1
@@ -186,6 +216,7 @@ class RunCfg:
         model: Overrides of the architecture's config (e.g. ``dropout = 0.1``), checked
             strictly.
         tensorboard: Also log to ``out_dir/tb`` when tensorboard is installed.
+        card: Extra model-card entries (e.g. ``recipe``, ``licence``, data provenance).
         data: Data sources and loading.
         augment: Mixing of ``data.clips``.
         clip_augment: ``clip``: augmentation of the training clips.
@@ -201,6 +232,7 @@ class RunCfg:
     threads: int = 0
     model: dict[str, Any] = field(default_factory=dict)
     tensorboard: bool = True
+    card: dict[str, Any] = field(default_factory=dict)
     data: DataCfg = field(default_factory=DataCfg)
     augment: MixCfg = field(default_factory=MixCfg)
     clip_augment: ClipAugmentCfg = field(default_factory=ClipAugmentCfg)
@@ -393,53 +425,167 @@ class _Data:
     facts: dict[str, Any]
 
 
-def _vad_data(cfg: RunCfg, model: Any) -> _Data:
-    entries = load_dataset(list(cfg.data.train))
-    if cfg.data.val:
-        val_entries = load_dataset(list(cfg.data.val))
-    else:
-        rest, held = _split(len(entries), cfg.data.val_fraction)
-        entries, val_entries = [entries[i] for i in rest], [entries[i] for i in held]
-    seed = cfg.train.seed
-    crops = VadCropDataset(
-        entries, cfg.data.crop_s, model.sample_rate, model.frame_hop_s, seed=seed
+def _path(source: str) -> str:
+    """A configured path with ``~`` expanded."""
+    return str(Path(source).expanduser())
+
+
+@torch.no_grad()
+def _batch_probs(model: nn.Module, waves: Sequence[npt.NDArray[np.float32]]) -> np.ndarray:
+    """Speech probabilities of equal-length waves, batched, concatenated over the waves."""
+    device = next(model.parameters()).device
+    out = []
+    for i in range(0, len(waves), 32):
+        x = torch.from_numpy(np.stack(waves[i : i + 32])).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            out.append(torch.sigmoid(model(x).float()).cpu().numpy().reshape(-1))
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+@dataclass(frozen=True)
+class _ClipValidation:
+    """Fixed validation mixtures and non-speech crops (see ``DataCfg.val_clips``)."""
+
+    waves: list[npt.NDArray[np.float32]]
+    labels: list[npt.NDArray[np.float32]]
+    negatives: dict[str, list[npt.NDArray[np.float32]]]
+
+    def figures(self, model: nn.Module, threshold: float) -> dict[str, float]:
+        """``mix_roc_auc``, ``mix_f1``, ``fa_GROUP`` per non-speech group, ``fa_nonspeech``."""
+        p = _batch_probs(model, self.waves)
+        n = p.size // max(1, len(self.waves))
+        y = np.concatenate([t[:n] for t in self.labels])
+        figs = {"mix_roc_auc": roc_auc(p, y), "mix_f1": f1_at(p, y, threshold)["f1"]}
+        every = []
+        for name, crops in self.negatives.items():
+            q = _batch_probs(model, crops)
+            figs[f"fa_{name}"] = false_alarm_rate(q, None, threshold)
+            every.append(q)
+        if every:
+            figs["fa_nonspeech"] = false_alarm_rate(np.concatenate(every), None, threshold)
+        return figs
+
+
+def _mixtures(
+    folder: str,
+    cfg: RunCfg,
+    *,
+    seed: int,
+    length: int | None,
+    rirs: list[npt.NDArray[np.float32]],
+    weights: dict[str, float] | None = None,
+) -> tuple[ClipSet, Any]:
+    """The clip groups of ``folder`` (``speech/``, ``nonspeech/``) and their mixtures."""
+    from voicecnn.data.datasets import ClipMixDataset  # mixing needs scipy
+
+    root = Path(folder).expanduser()
+    clips = scan_clip_folders(root / "speech", root / "nonspeech")
+    mixes = ClipMixDataset(
+        clips.speech_groups,
+        clips.nonspeech_groups,
+        cfg.data.crop_s,
+        seed=seed,
+        mix_cfg=cfg.augment,
+        length=length,
+        rirs=rirs,
+        cache_size=cfg.data.clip_cache,
+        weights=weights,
     )
-    sets: list[Any] = [crops]
+    return clips, mixes
+
+
+def _clip_validation(cfg: RunCfg, rirs: list[npt.NDArray[np.float32]]) -> _ClipValidation:
+    from voicecnn.data.datasets import negative_crops
+
+    d = cfg.data
+    clips, mixes = _mixtures(
+        d.val_clips, cfg, seed=d.val_seed, length=max(1, d.val_mixtures), rirs=rirs
+    )
+    items = [mixes[i] for i in range(len(mixes))] if d.val_mixtures > 0 else []
+    negatives = {
+        name: negative_crops(
+            paths, d.val_negative_crops, d.crop_s, seed=d.val_seed + k + 1, mix_cfg=cfg.augment
+        )
+        for k, (name, paths) in enumerate(clips.nonspeech_groups.items())
+        if d.val_negative_crops > 0
+    }
+    return _ClipValidation([w.numpy() for w, _ in items], [y.numpy() for _, y in items], negatives)
+
+
+def _vad_data(cfg: RunCfg, model: Any) -> _Data:
+    d = cfg.data
+    if not d.train and not d.clips:
+        raise ConfigError(
+            "no training data: set data.train (annotated recordings) and/or data.clips "
+            "(speech and non-speech clips to mix)"
+        )
+    entries = load_dataset([_path(s) for s in d.train]) if d.train else []
+    if d.val:
+        val_entries = load_dataset([_path(s) for s in d.val])
+    elif entries and not d.val_clips:
+        rest, held = _split(len(entries), d.val_fraction)
+        entries, val_entries = [entries[i] for i in rest], [entries[i] for i in held]
+    elif not d.val_clips:
+        raise ConfigError("nothing to validate on: set data.val and/or data.val_clips")
+    else:
+        val_entries = []
+    seed = cfg.train.seed
+    sets: list[Any] = []
     facts: dict[str, Any] = {
-        "train_sources": list(cfg.data.train),
-        "val_sources": list(cfg.data.val) or "held out of train",
+        "train_sources": list(d.train),
+        "val_sources": list(d.val) or ("held out of train" if val_entries else []),
         "train_recordings": len(entries),
-        "train_hours": round(sum(crops.durations_s) / 3600, 3),
         "val_recordings": len(val_entries),
     }
-    if cfg.data.clips:
-        from voicecnn.data.datasets import ClipMixDataset  # mixing needs scipy
-
-        root = Path(cfg.data.clips)
-        clips = scan_clip_folders(root / "speech", root / "nonspeech")
+    if entries:
+        crops = VadCropDataset(entries, d.crop_s, model.sample_rate, model.frame_hop_s, seed=seed)
+        sets.append(crops)
+        facts["train_hours"] = round(sum(crops.durations_s) / 3600, 3)
+    rirs: list[npt.NDArray[np.float32]] = []
+    if d.clips or d.val_clips:
         if cfg.augment.sample_rate != model.sample_rate or cfg.augment.hop != model.hop_length:
             raise ConfigError(
                 "augment.sample_rate and augment.hop must match the model's rate and hop"
             )
-        mixes = ClipMixDataset(
-            clips.speech,
-            clips.nonspeech,
-            cfg.data.crop_s,
+        if d.clip_cache < 1:
+            raise ConfigError(f"data.clip_cache must be at least 1, got {d.clip_cache}")
+        if d.rirs:
+            rirs = [load_audio(p, model.sample_rate) for p in read_clip_list(d.rirs)]
+            facts["rirs"] = len(rirs)
+    if d.clips:
+        clips, mixes = _mixtures(
+            d.clips,
+            cfg,
             seed=seed,
-            mix_cfg=cfg.augment,
-            length=cfg.data.clip_items or None,
+            length=d.clip_items or None,
+            rirs=rirs,
+            weights=d.clip_weights,
         )
         sets.append(mixes)
         facts.update(
-            clip_sources=cfg.data.clips,
-            speech_clips=len(clips.speech),
-            nonspeech_clips=len(clips.nonspeech),
+            clip_sources=d.clips,
+            speech_clips={k: len(v) for k, v in clips.speech_groups.items()},
+            nonspeech_clips={k: len(v) for k, v in clips.nonspeech_groups.items()},
+            clip_weights=dict(d.clip_weights),
         )
+    elif d.clip_weights:
+        raise ConfigError("data.clip_weights is set but data.clips is not")
     recordings = load_recordings(val_entries, model.sample_rate)
+    fixed = _clip_validation(cfg, rirs) if d.val_clips else None
+    if fixed is not None:
+        facts.update(val_clip_sources=d.val_clips, val_mixtures=len(fixed.waves))
+
+    def evaluate(m: nn.Module) -> dict[str, float]:
+        figs = evaluate_recordings(m, recordings, cfg.eval) if recordings else {}  # type: ignore[arg-type]
+        if fixed is not None:
+            figs.update(fixed.figures(m, cfg.eval.threshold))
+        figs["score"] = figs["roc_auc"] if recordings else figs.get("mix_roc_auc", math.nan)
+        return figs
+
     return _Data(
-        train=ConcatDataset(sets) if len(sets) > 1 else crops,
+        train=ConcatDataset(sets) if len(sets) > 1 else sets[0],
         epoch_sets=sets,
-        evaluate=lambda m: evaluate_recordings(m, recordings, cfg.eval),  # type: ignore[arg-type]
+        evaluate=evaluate,
         facts=facts,
     )
 
@@ -621,7 +767,7 @@ def train(
         DataError: For unusable data (every problem listed).
         CheckpointError: If ``resume`` finds no readable state, or ``init`` is unreadable.
     """
-    out = Path(cfg.out_dir)
+    out = Path(cfg.out_dir).expanduser()
     rank, world = _rank_world()
     if rank != 0:
         log = _silent
@@ -653,11 +799,12 @@ def train(
         "init": cfg.init or None,
         "params": n_params,
         "device": str(device) if world == 1 else f"{world} x {device.type}",
+        **cfg.card,
         **data.facts,
     }
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(cfg_to_dict(cfg), indent=1) + "\n")
+        (out / "config.toml").write_text(dumps_toml(cfg_to_dict(cfg)))
         log(
             f"{arch}: {n_params} parameters on {card['device']}; "
             + ", ".join(f"{k}={v}" for k, v in data.facts.items())
@@ -683,8 +830,7 @@ def train(
     best = out / "best.safetensors"
     if rank != 0 or not history:
         return RunResult(history, {}, best, model)
-    select = cfg.train.select_metric
-    best_row = max(history, key=lambda r: r.get(select, -math.inf))
+    best_row = history[select_row(history, cfg.train)]
     card.update(
         config=cfg_to_dict(cfg),
         steps=history[-1]["step"],
@@ -692,7 +838,7 @@ def train(
         wall_s=round(time.monotonic() - t0 + (state.elapsed_s if state else 0.0), 1),
         validation={k: v for k, v in best_row.items() if k not in ("step", "lr")},
     )
-    card = json.loads(json.dumps(card, default=str))
+    card = jsonable(card)  # strict JSON: unset budgets (inf) become null
     save_weights(load_model(best), best, arch=arch, card=card)
-    (out / "card.json").write_text(json.dumps(card, indent=1) + "\n")
+    (out / "card.json").write_text(json.dumps(card, indent=1, allow_nan=False) + "\n")
     return RunResult(history, card, best, model)
