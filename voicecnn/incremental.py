@@ -26,6 +26,7 @@ equals the whole-file torch pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,10 @@ _Shape = tuple[int, int]
 
 _PIECE_FRAMES = 15
 """Longest push handled in one pass, in frames; longer ones are cut (bounds scratch memory)."""
+_CYCLE = 48
+"""Frames a steady stream advances through its buffers before they are moved back to the
+front: plans are cached per (offset in the cycle, frames per push)."""
+_MIN_ROWS = 2 * _CYCLE
 
 
 def _numpy_rfft(frames: F64, out: C128) -> None:
@@ -104,6 +109,8 @@ class _Buf:
     (index -1), the mel padding.
     """
 
+    allocations = 0  # reallocations invalidate cached views of every buffer (see _plans)
+
     def __init__(self, shape: _Shape, *, fill: float = 0.0) -> None:
         h, c = shape
         self.h, self.c, self.width = h, c, h * c
@@ -111,9 +118,10 @@ class _Buf:
         self.fill = fill  # time padding: zeros, or -inf ahead of a max-pool
         self.start = 0  # first row the consumer still needs
         self.w = 0  # next row to write
-        self._alloc(160)
+        self._alloc(_MIN_ROWS)
 
     def _alloc(self, cap: int) -> None:
+        _Buf.allocations += 1
         self.cap = cap
         mem = np.zeros(cap * self.width + 2 * self.c, np.float32)
         self.rows = mem[: cap * self.width].reshape(cap, self.width)
@@ -124,7 +132,6 @@ class _Buf:
 
     def _out_views(self) -> None:
         """Views in the producer's layout: frames (cap, oh, oc) and rows of oc values."""
-        self.out3 = self.rows.reshape(self.cap, self.oh, self.oc)
         self.out2 = self.rows.reshape(self.cap * self.oh, self.oc)
 
     def produced_as(self, oh: int, oc: int) -> None:
@@ -134,17 +141,18 @@ class _Buf:
         self._out_views()
 
     def reset(self, past: int) -> None:
-        if 2 * past + 64 > self.cap:
-            self._alloc(2 * past + 128)
+        if past + _MIN_ROWS // 2 > self.cap:
+            self._alloc(past + _MIN_ROWS)
         self.rows[:past] = self.fill
         self.start, self.w = 0, past
 
-    def make_room(self, n: int) -> None:
-        """Move the rows still needed to the front (growing if needed) so ``n`` rows fit."""
+    def make_room(self, n: int, cap: int = 0) -> None:
+        """Move the rows still needed to the front, growing to at least ``cap`` rows and so
+        that ``n`` more rows fit."""
         keep = self.w - self.start
-        if keep + n > self.cap:
+        if keep + n > self.cap or cap > self.cap:
             old = self.rows[self.start : self.w].copy()
-            self._alloc(2 * (keep + n))
+            self._alloc(max(2 * (keep + n), cap))
             self.rows[:keep] = old
         else:
             self.rows[:keep] = self.rows[self.start : self.w].copy()
@@ -157,18 +165,39 @@ class _Buf:
         self.w += n
 
 
+Op = Callable[[], object]
+"""One numpy call with its arguments bound."""
+
+
 class _Stage:
-    """One layer along time: reads ``inp``, writes ``out`` (the next stage's ``inp``)."""
+    """One layer along time: reads ``inp``, writes ``out`` (the next stage's ``inp``).
+
+    ``ops(n)`` lists the numpy calls that compute ``n`` outputs at the buffers' current
+    positions; after a run the input holds exactly ``span`` rows of history.
+    """
 
     inp: _Buf
     out: _Buf
     past: int
     future: int
+    span: int
     out_shape: _Shape
-    out_layout: tuple[int, int]  # (mel rows, channels) of what run() writes per frame
+
+    def ops(self, n: int) -> list[Op]:
+        raise NotImplementedError
 
     def run(self) -> None:
-        raise NotImplementedError
+        """Compute every output the input allows."""
+        b, nb = self.inp, self.out
+        n = b.w - b.start - self.span
+        if n <= 0:
+            return
+        if nb.w + n > nb.cap:
+            nb.make_room(n)
+        for op in self.ops(n):
+            op()
+        b.start += n
+        nb.w += n
 
 
 def _parts(block: ConvNormAct) -> tuple[nn.Module, nn.Conv1d | nn.Conv2d, nn.Module]:
@@ -253,36 +282,25 @@ class _Conv(_Stage):
         self._views[n] = views
         return views
 
-    def run(self) -> None:
-        b = self.inp
-        start = b.start
-        n = b.w - start - self.span
-        if n <= 0:
-            return
-        nb = self.out
-        w = nb.w
-        if w + n > nb.cap:
-            nb.make_room(n)
-            w = nb.w
+    def ops(self, n: int) -> list[Op]:
+        b, nb = self.inp, self.out
+        start, w, oh = b.start, nb.w, nb.oh
         idx, cols3, cols, tmp, tmp2, zeros, bias = self._views.get(n) or self._make_views(n)
-        oh = nb.oh
         dst = nb.out2[w * oh : (w + n) * oh]
+        ops: list[Op]
         if self.direct:  # 1x1: the input rows are the columns
-            h = b.h
-            np.dot(b.flat[start * h : (start + n) * h], self.weight, dst)
-            np.add(dst, bias, out=dst)
-        elif self.pool == 1:
-            b.src[start * b.h :].take(idx, 0, cols3, "wrap")
-            np.dot(cols, self.weight, dst)
+            src = b.flat[start * b.h : (start + n) * b.h]
+            ops = [partial(np.dot, src, self.weight, dst), partial(np.add, dst, bias, out=dst)]
         else:
-            b.src[start * b.h :].take(idx, 0, cols3, "wrap")
-            np.dot(cols, self.weight, tmp2)
-            np.maximum(tmp[0], tmp[1], out=dst)
-            for k in range(2, self.pool):
-                np.maximum(dst, tmp[k], out=dst)
-        np.maximum(dst, zeros, out=dst)
-        b.start = start + n
-        nb.w = w + n
+            ops = [partial(b.src[start * b.h :].take, idx, 0, cols3, "wrap")]
+            if self.pool == 1:
+                ops.append(partial(np.dot, cols, self.weight, dst))
+            else:
+                ops.append(partial(np.dot, cols, self.weight, tmp2))
+                ops.append(partial(np.maximum, tmp[0], tmp[1], out=dst))
+                ops += [partial(np.maximum, dst, tmp[k], out=dst) for k in range(2, self.pool)]
+        ops.append(partial(np.maximum, dst, zeros, out=dst))
+        return ops
 
 
 class _RunningMax(_Stage):
@@ -292,24 +310,16 @@ class _RunningMax(_Stage):
         ks = pool.kernel_size
         self.k = int(ks if isinstance(ks, int) else ks[0])
         self.past = self.future = self.k // 2
+        self.span = self.k - 1
         self.inp = _Buf(shape, fill=-np.inf)
         self.out_shape = shape
 
-    def run(self) -> None:
-        b = self.inp
-        n = b.w - b.start - (self.k - 1)
-        if n <= 0:
-            return
-        nb = self.out
-        if nb.w + n > nb.cap:
-            nb.make_room(n)
-        r, s = b.rows, b.start
-        dst = nb.rows[nb.w : nb.w + n]
-        np.maximum(r[s : s + n], r[s + 1 : s + 1 + n], out=dst)
-        for i in range(2, self.k):
-            np.maximum(dst, r[s + i : s + i + n], out=dst)
-        b.start += n
-        nb.w += n
+    def ops(self, n: int) -> list[Op]:
+        r, s, w = self.inp.rows, self.inp.start, self.out.w
+        dst = self.out.rows[w : w + n]
+        return [partial(np.maximum, r[s : s + n], r[s + 1 : s + 1 + n], out=dst)] + [
+            partial(np.maximum, dst, r[s + i : s + i + n], out=dst) for i in range(2, self.k)
+        ]
 
 
 def _stages(stack: ConvStack, shape: _Shape, perm: npt.NDArray[np.intp]) -> list[_Stage]:
@@ -409,6 +419,9 @@ class IncrementalVad:
                                   writeable=False)
         self._spec_views: dict[int, tuple[Any, ...]] = {}
         self._head_bias: dict[int, F32] = {}
+        self._plans: dict[tuple[int, int], list[Op]] = {}
+        self._plans_allocations = -1
+        self._g = -1  # offset of every buffer in a steady stream (see _plan); -1: not steady
         self.reset()
 
     def reset(self) -> None:
@@ -420,6 +433,7 @@ class IncrementalVad:
         self._next_frame = 0  # next frame whose spectrum is computed
         self._emitted = 0
         self._flushed = False
+        self._leave_plans()
         for st in self._stages:
             st.inp.reset(st.past)
         self._head_in.reset(0)
@@ -451,29 +465,51 @@ class IncrementalVad:
             self._s[pos : pos + min(self._half_hop - done, n)] = 0.0
         self._n = done = done + n
         last = (done - self._frame_end) // self.hop + 1
-        if last > self._next_frame:
-            self._spectra(last)
-            for st in self._stages:
-                st.run()
-        return self._head()
+        m = last - self._next_frame
+        if m <= 0:
+            return np.zeros(0, np.float32)
+        views = self._spec_views.get(m) or self._make_spec_views(m)
+        f0 = self._next_frame - self._t0
+        np.multiply(self._frames[f0 : f0 + m], views[0], out=views[1])  # windowed frames
+        self._next_frame = last
+        g = self._g
+        if g < 0:  # warming up: layer by layer, as far as each one's input allows
+            probs = self._run_generic(m)
+            if self._emitted:  # every layer has run: from now on each push moves them all by m
+                self._enter_plans()
+            return probs
+        if g + m > _CYCLE:
+            self._rebase(g)
+            g = 0
+        plan = self._plans.get((g, m)) or self._plan(g, m)
+        for op in plan:
+            op()
+        self._g = g + m
+        return self._head(m)
 
     def flush(self) -> F32:
         """End of stream: the remaining frames, with the model's end padding."""
         if self._flushed:
             return np.zeros(0, np.float32)
         self._flushed = True
+        self._leave_plans()
         last = self._n // self.hop
         pos = self._drop_samples()
         need = (last - 1) * self.hop + self.offset + self.n_fft - self._s0  # end in _s
         if need > pos:
             self._s[pos:need] = 0.0  # the centred STFT's end padding
-        if last > self._next_frame:
-            self._spectra(last)
+        m = last - self._next_frame
+        if m > 0:
+            views = self._spec_views.get(m) or self._make_spec_views(m)
+            f0 = self._next_frame - self._t0
+            np.multiply(self._frames[f0 : f0 + m], views[0], out=views[1])
+            self._next_frame = last
+            self._spectrum(m)
         for st in self._stages:
             st.run()
             st.inp.append_fill(st.future)
             st.run()
-        return self._head()
+        return self._head(self._head_in.w)
 
     def _drop_samples(self) -> int:
         """Move the samples from the next frame's start to the front of the buffer; return
@@ -486,27 +522,78 @@ class IncrementalVad:
             self._t0 = self._next_frame
         return pos - keep
 
-    def _spectra(self, last: int) -> None:
-        """Normalised log-mel frames ``_next_frame .. last - 1`` into the first buffer."""
-        m = last - self._next_frame
-        views = self._spec_views.get(m) or self._make_spec_views(m)
-        window, win, spec, spec_f, sq, scale, shift = views
-        f0 = self._next_frame - self._t0
-        np.multiply(self._frames[f0 : f0 + m], window, out=win)
-        _rfft(win, spec)
-        np.square(spec_f, out=sq)
+    def _spectrum_ops(self, m: int) -> list[Op]:
+        """Log-mel of the ``m`` windowed frames, normalised, into the first buffer's rows."""
+        _, win, spec, spec_f, sq, scale, shift = self._spec_views[m]
         b = self._first
-        w = b.w
-        if w + m > b.cap:
+        dst = b.rows[b.w : b.w + m]
+        return [
+            partial(_rfft, win, spec),
+            partial(np.square, spec_f, out=sq),
+            partial(np.dot, sq, self._fb2, dst),
+            partial(np.log, dst, out=dst),
+            partial(np.multiply, dst, scale, out=dst),
+            partial(np.add, dst, shift, out=dst),
+        ]
+
+    def _spectrum(self, m: int) -> None:
+        b = self._first
+        if b.w + m > b.cap:
             b.make_room(m)
-            w = b.w
-        dst = b.rows[w : w + m]
-        np.dot(sq, self._fb2, dst)
-        np.log(dst, out=dst)
-        np.multiply(dst, scale, out=dst)
-        np.add(dst, shift, out=dst)
-        b.w = w + m
-        self._next_frame = last
+        for op in self._spectrum_ops(m):
+            op()
+        b.w += m
+
+    def _run_generic(self, m: int) -> F32:
+        self._spectrum(m)
+        for st in self._stages:
+            st.run()
+        return self._head(self._head_in.w)
+
+    # A steady stream: every push of m frames moves every layer by m frames, so the numpy
+    # calls of a push depend only on m and on the buffers' offset g; they are built once and
+    # replayed (the Python around numpy calls costs as much as the calls at 3 frames a push).
+
+    def _enter_plans(self) -> None:
+        for st in self._stages:
+            b = st.inp
+            if b.w - b.start != st.span:
+                return  # not steady (cannot happen after a full run; generic stays correct)
+        for st in self._stages:
+            st.inp.make_room(0, cap=st.span + _CYCLE)  # rebase to offset 0, room for a cycle
+        if self._plans_allocations != _Buf.allocations:
+            self._plans.clear()  # cached views may point into replaced arrays
+            self._plans_allocations = _Buf.allocations
+        self._g = 0
+
+    def _leave_plans(self) -> None:
+        """Back to explicit positions (offset g, each input holding its span of history)."""
+        g = self._g
+        if g >= 0:
+            for st in self._stages:
+                st.inp.start, st.inp.w = g, g + st.span
+            self._head_in.start = self._head_in.w = 0
+        self._g = -1
+
+    def _rebase(self, g: int) -> None:
+        """Move every layer's history from offset g to the front of its buffer."""
+        for st in self._stages:
+            rows = st.inp.rows
+            rows[: st.span] = rows[g : g + st.span].copy()
+
+    def _plan(self, g: int, m: int) -> list[Op]:
+        """The numpy calls of a push of m frames at offset g (positions set, then advanced)."""
+        for st in self._stages:
+            st.inp.start, st.inp.w = g, g + st.span
+        self._head_in.start = self._head_in.w = 0
+        plan = self._spectrum_ops(m)
+        self._first.w += m
+        for st in self._stages:
+            plan += st.ops(m)
+            st.inp.start += m
+            st.out.w += m
+        self._plans[g, m] = plan
+        return plan
 
     def _make_spec_views(self, m: int) -> tuple[Any, ...]:
         """Scratch arrays for ``m`` frames; operands in full shape (broadcasting costs more)."""
@@ -523,16 +610,14 @@ class IncrementalVad:
         self._spec_views[m] = views
         return views
 
-    def _head(self) -> F32:
-        """Probabilities of the frames the last stage completed."""
-        b = self._head_in
-        n = b.w
+    def _head(self, n: int) -> F32:
+        """Probabilities of the first ``n`` rows of the head's input (which is then empty)."""
         bias = self._head_bias.get(n)
         if bias is None:
             bias = self._head_bias[n] = np.full(n, self._head_b, np.float32)
-        probs: F32 = np.dot(b.rows[:n], self._head_w)
+        probs: F32 = np.dot(self._head_in.rows[:n], self._head_w)
         np.add(probs, bias, out=probs)
         expit(probs, out=probs)
-        b.w = 0
-        self._emitted += probs.size
+        self._head_in.w = 0
+        self._emitted += n
         return probs
