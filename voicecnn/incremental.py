@@ -290,16 +290,16 @@ class _Conv(_Stage):
         ops: list[Op]
         if self.direct:  # 1x1: the input rows are the columns
             src = b.flat[start * b.h : (start + n) * b.h]
-            ops = [partial(np.dot, src, self.weight, dst), partial(np.add, dst, bias, out=dst)]
+            ops = [partial(np.dot, src, self.weight, dst), partial(np.add, dst, bias, dst)]
         else:
             ops = [partial(b.src[start * b.h :].take, idx, 0, cols3, "wrap")]
             if self.pool == 1:
                 ops.append(partial(np.dot, cols, self.weight, dst))
             else:
                 ops.append(partial(np.dot, cols, self.weight, tmp2))
-                ops.append(partial(np.maximum, tmp[0], tmp[1], out=dst))
-                ops += [partial(np.maximum, dst, tmp[k], out=dst) for k in range(2, self.pool)]
-        ops.append(partial(np.maximum, dst, zeros, out=dst))
+                ops.append(partial(np.fmax, tmp[0], tmp[1], dst))
+                ops += [partial(np.fmax, dst, tmp[k], dst) for k in range(2, self.pool)]
+        ops.append(partial(np.fmax, dst, zeros, dst))
         return ops
 
 
@@ -317,8 +317,8 @@ class _RunningMax(_Stage):
     def ops(self, n: int) -> list[Op]:
         r, s, w = self.inp.rows, self.inp.start, self.out.w
         dst = self.out.rows[w : w + n]
-        return [partial(np.maximum, r[s : s + n], r[s + 1 : s + 1 + n], out=dst)] + [
-            partial(np.maximum, dst, r[s + i : s + i + n], out=dst) for i in range(2, self.k)
+        return [partial(np.fmax, r[s : s + n], r[s + 1 : s + 1 + n], dst)] + [
+            partial(np.fmax, dst, r[s + i : s + i + n], dst) for i in range(2, self.k)
         ]
 
 
@@ -411,9 +411,11 @@ class IncrementalVad:
 
         # Samples: _s[i] is absolute sample self._s0 + i, frames start every hop from _s[0].
         self._piece = _PIECE_FRAMES * self.hop
-        cap = 2 * self.n_fft + (_PIECE_FRAMES + 1) * self.hop
+        cap = 2 * self.n_fft + (_PIECE_FRAMES + 3) * self.hop  # + a frame for even FFT pairs
         self._s = np.zeros(cap)  # float64: the window product then needs no cast
-        self._s_cap, self._half_hop = cap, self.hop // 2
+        # Shift before a push would come within two hops of the end: an odd number of new
+        # frames reads one frame more (see _make_spec_views).
+        self._s_cap, self._half_hop = cap - 2 * self.hop, self.hop // 2
         n_frames = (cap - self.n_fft) // self.hop + 1
         self._frames = as_strided(self._s, (n_frames, self.n_fft), (8 * self.hop, 8),
                                   writeable=False)
@@ -470,7 +472,8 @@ class IncrementalVad:
             return np.zeros(0, np.float32)
         views = self._spec_views.get(m) or self._make_spec_views(m)
         f0 = self._next_frame - self._t0
-        np.multiply(self._frames[f0 : f0 + m], views[0], out=views[1])  # windowed frames
+        window, win = views[0], views[1]
+        np.multiply(self._frames[f0 : f0 + win.shape[0]], window, win)  # windowed frames
         self._next_frame = last
         g = self._g
         if g < 0:  # warming up: layer by layer, as far as each one's input allows
@@ -502,7 +505,7 @@ class IncrementalVad:
         if m > 0:
             views = self._spec_views.get(m) or self._make_spec_views(m)
             f0 = self._next_frame - self._t0
-            np.multiply(self._frames[f0 : f0 + m], views[0], out=views[1])
+            np.multiply(self._frames[f0 : f0 + views[1].shape[0]], views[0], views[1])
             self._next_frame = last
             self._spectrum(m)
         for st in self._stages:
@@ -529,11 +532,11 @@ class IncrementalVad:
         dst = b.rows[b.w : b.w + m]
         return [
             partial(_rfft, win, spec),
-            partial(np.square, spec_f, out=sq),
+            partial(np.square, spec_f, sq),
             partial(np.dot, sq, self._fb2, dst),
-            partial(np.log, dst, out=dst),
-            partial(np.multiply, dst, scale, out=dst),
-            partial(np.add, dst, shift, out=dst),
+            partial(np.log, dst, dst),
+            partial(np.multiply, dst, scale, dst),
+            partial(np.add, dst, shift, dst),
         ]
 
     def _spectrum(self, m: int) -> None:
@@ -596,15 +599,20 @@ class IncrementalVad:
         return plan
 
     def _make_spec_views(self, m: int) -> tuple[Any, ...]:
-        """Scratch arrays for ``m`` frames; operands in full shape (broadcasting costs more)."""
-        window = np.ascontiguousarray(np.broadcast_to(self._win, (m, self.n_fft)), np.float64)
-        win = np.zeros((m, self.n_fft))
-        spec = np.zeros((m, self._bins + 1), np.complex128)
+        """Scratch arrays for ``m`` frames; operands in full shape (broadcasting costs more).
+
+        The FFT transforms pairs of frames at once: an odd count above one is rounded up (the
+        extra frame, past the samples that are in, is computed and ignored).
+        """
+        even = m + (m % 2 if m > 1 else 0)
+        window = np.ascontiguousarray(np.broadcast_to(self._win, (even, self.n_fft)), np.float64)
+        win = np.zeros((even, self.n_fft))
+        spec = np.zeros((even, self._bins + 1), np.complex128)
         spec[:, -1] = 1.0  # picks up log_eps in the filter product
         sq = np.zeros((m, 2 * self._bins + 2), np.float32)
         scale, shift = self._norm
         n_mels = self._fb2.shape[1]
-        views = (window, win, spec[:, :-1], spec.view(np.float64), sq,
+        views = (window, win, spec[:, :-1], spec[:m].view(np.float64), sq,
                  np.ascontiguousarray(np.broadcast_to(scale, (m, n_mels))),
                  np.ascontiguousarray(np.broadcast_to(shift, (m, n_mels))))
         self._spec_views[m] = views
