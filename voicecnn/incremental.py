@@ -4,23 +4,24 @@
 receptive field, which is exact but costs ~70 frames of work per 10 ms frame when chunks are
 small. Here each layer keeps the history it needs (its past padding, its dilated taps), so a
 32 ms chunk costs 3 frames of work; the torch model stays the reference and tests hold the two
-equal.
+equal (within float32 rounding, for finite input).
 
-The work per chunk is a short, fixed list of numpy calls on preallocated arrays, because at
-3 frames per chunk the cost is the number of calls more than the arithmetic:
+At 3 frames per chunk the cost is the number of numpy calls and the Python around them more
+than the arithmetic, so a chunk is a short, fixed list of calls on preallocated arrays:
 
 * spectrum: one window product, one real FFT (float64) over the chunk's new frames, one square,
-  one product with the mel filters (``log_eps`` rides along as a constant FFT column), one log;
+  one product with the mel filters (``log_eps`` rides along as a constant FFT column), one log,
+  the input normalisation;
 * each convolution: one gather of its taps from the layer's time-major input buffer (im2col
   over the new frames only; the bias comes in as one more tap reading a constant row), one
   matrix product with the batch norm folded into the weights, one maximum for the ReLU; 2-D
-  layers pool along mel with one more maximum first;
+  layers gather their rows in pooling order and pool along mel with one more maximum;
 * head: one product, one bias, one sigmoid.
 
-For 1-D models the input normalisation is folded into the first convolution (its padding then
-holds the log-mel that normalises to zero). Zero padding at the start of the stream is the
-initial history; at the end, ``flush`` appends each layer's future padding, so the output
-equals the whole-file torch pass.
+Once every layer has run, a push of m frames moves every buffer by m rows, so its calls depend
+only on m and the buffers' common offset: they are bound once (``functools.partial``) and
+replayed. Zero padding at the start of the stream is the initial history; at the end,
+``flush`` appends each layer's future padding, so the output equals the whole-file torch pass.
 """
 
 from __future__ import annotations
@@ -319,6 +320,8 @@ class _RunningMax(_Stage):
     def ops(self, n: int) -> list[Op]:
         r, s, w = self.inp.rows, self.inp.start, self.out.w
         dst = self.out.rows[w : w + n]
+        if self.k == 1:
+            return [partial(np.copyto, dst, r[s : s + n])]
         return [partial(np.fmax, r[s : s + n], r[s + 1 : s + 1 + n], dst)] + [
             partial(np.fmax, dst, r[s + i : s + i + n], dst) for i in range(2, self.k)
         ]
