@@ -537,7 +537,8 @@ class IncrementalVad:
         dst = b.rows[b.w : b.w + m]
         return [
             partial(_rfft, win, spec),
-            partial(np.square, spec_f, sq),
+            partial(sq.__setitem__, Ellipsis, spec_f),  # to float32: cheaper than a casting square
+            partial(np.square, sq, sq),
             partial(_dot, sq, self._fb2, dst),
             partial(np.log, dst, dst),
             partial(np.multiply, dst, scale, dst),

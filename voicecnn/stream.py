@@ -141,14 +141,20 @@ class SegmentTracker:
             # no speech starts or stops; until the next deadline nothing changes but counts.
             # (Comparisons as Python floats, i.e. in float64 like the offline rules; a NaN
             # compares false, so it keeps the state, as in segments.hysteresis.)
-            size = probs.size
+            size, switch = probs.size, False
             if size <= _SHORT:
                 if self._on:
                     off = rules.offset
-                    switch = any(p < off for p in probs.tolist())
+                    for p in probs.tolist():
+                        if p < off:
+                            switch = True
+                            break
                 else:
                     onset = rules.onset
-                    switch = any(p >= onset for p in probs.tolist())
+                    for p in probs.tolist():
+                        if p >= onset:
+                            switch = True
+                            break
             elif self._on:
                 switch = float(np.fmin.reduce(probs)) < rules.offset
             else:
