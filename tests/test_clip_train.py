@@ -372,3 +372,48 @@ def test_val_fraction_and_unreadable_clip(clips: Path, tmp_path: Path) -> None:
     assert waves[0].dtype == np.float32 and waves[0].size > 0
     with pytest.raises(DataError, match="missing.wav"):
         load_waves([good, Clip(tmp_path / "missing.wav", "hiss")], SR)
+
+
+# --- the ESC-10 recipe ------------------------------------------------------------------------
+
+REPO = Path(__file__).parents[1]
+
+
+def test_esc10_recipe_config_and_fold_script(clips: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    from voicecnn.config import load_toml
+
+    cfg = load_toml(RunCfg, REPO / "recipes" / "esc10" / "config.toml")
+    assert cfg.task == "clip" and cfg.arch == "clip_cnn2d_s" and cfg.data.val_fold == 5
+    assert cfg.data.train == ("../shared/data/nonspeech/esc10",) and cfg.data.clip_s == 5.0
+    assert cfg.train.select_metric == "accuracy" and cfg.threads == 1
+    assert (REPO / "recipes" / "esc10" / "README.md").is_file()
+    spec = importlib.util.spec_from_file_location("_esc10_folds",
+                                                  REPO / "recipes" / "esc10" / "run_folds.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    tiny = clip_config(clips, tmp_path / "unused", max_steps=2, eval_every=2)
+    sets = [f"data.train=[{json.dumps(str(clips))}]", "data.clip_s=0.5",
+            f"model.stages={_toml(tiny['model']['stages'])}", "train.batch_size=3",
+            "train.max_steps=2", "train.eval_every=2", "train.warmup_steps=1"]
+    args = ["--out", str(tmp_path / "cv"), "--folds", "1", "2", "--json"]
+    args += [a for s in sets for a in ("--set", s)]
+    assert script.main(args) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert [f["fold"] for f in summary["folds"]] == [1, 2]
+    assert all(f["val_clips"] == 6 and f["train_clips"] == 6 for f in summary["folds"])
+    accs = [f["accuracy"] for f in summary["folds"]]
+    assert summary["mean_accuracy"] == pytest.approx(sum(accs) / 2)
+    assert (tmp_path / "cv" / "fold2" / "best.safetensors").is_file()
+    assert json.loads((tmp_path / "cv" / "summary.json").read_text()) == summary
+    # a finished fold is read back, not trained again
+    (tmp_path / "cv" / "fold1" / "best.safetensors").unlink()
+    assert script.main(args) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == summary
+    assert not (tmp_path / "cv" / "fold1" / "best.safetensors").exists()
+    bad = [*args[:1], str(tmp_path / "cv9"), "--folds", "9", *args[5:]]
+    assert script.main(bad) == 1
+    assert "error: no clip is in fold 9" in capsys.readouterr().err
