@@ -417,3 +417,48 @@ def test_esc10_recipe_config_and_fold_script(clips: Path, tmp_path: Path,
     bad = [*args[:1], str(tmp_path / "cv9"), "--folds", "9", *args[5:]]
     assert script.main(bad) == 1
     assert "error: no clip is in fold 9" in capsys.readouterr().err
+
+
+def test_lists_as_train_and_val_sources(clips: Path, tmp_path: Path) -> None:
+    def write_list(name: str, fold: int, kinds: tuple[str, ...]) -> Path:
+        rows = [{"audio": str(p), "label": p.parent.name}
+                for k in kinds for p in sorted((clips / k).glob(f"{fold}-*.wav"))]
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return path
+
+    raw = clip_config(clips, tmp_path / "run", max_steps=2)
+    raw["data"] = {**raw["data"], "val_fold": 0,
+                   "train": [str(write_list("train.jsonl", 1, CLASSES))],
+                   "val": [str(write_list("val.jsonl", 2, CLASSES[:2]))]}
+    result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+    assert (result.card["train_clips"], result.card["val_clips"]) == (6, 4)
+    assert vc.load_model(result.best).class_names == CLASSES
+    (clips.parent / "extra" / "owl").mkdir(parents=True)
+    sf.write(clips.parent / "extra" / "owl" / "2-1-A.wav", np.ones(4000, np.float32) * 0.1, SR)
+    raw["out_dir"] = str(tmp_path / "run2")
+    raw["data"] = {**raw["data"], "val": [str(clips.parent / "extra")]}
+    with pytest.raises(DataError, match="class 'owl' is not one of the 3 classes"):
+        train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+
+
+def test_resumed_clip_run_ends_where_the_whole_run_does(clips: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    def cfg(out: str) -> RunCfg:
+        return cfg_from_dict(RunCfg, clip_config(clips, tmp_path / out, max_steps=6))
+
+    train(cfg("whole"), device=torch.device("cpu"), log=lambda s: None)
+
+    def stop_at_3(step: int, loss: float) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg("cut"), device=torch.device("cpu"), log=lambda s: None, on_step=stop_at_3)
+    resumed = train(cfg("cut"), device=torch.device("cpu"), resume=True, log=lambda s: None)
+    assert [r["step"] for r in resumed.history] == [2, 4, 6]
+    a = load_file(tmp_path / "whole" / "last.safetensors")
+    b = load_file(tmp_path / "cut" / "last.safetensors")
+    for key in a:  # the same augmented clips, batches and RNG: bit for bit
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
