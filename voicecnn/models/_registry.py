@@ -35,7 +35,8 @@ def register_model(name: str, *, task: str = "vad") -> Callable[[M], M]:
 
 
 def list_models(task: str | None = None) -> list[str]:
-    """Registered model names, sorted; only those of ``task`` (``"vad"``, ``"image"``) if given."""
+    """Registered model names, sorted; only those of ``task`` (``"vad"``, ``"image"``, ``"clip"``)
+    if given."""
     return sorted(n for n in _BUILDERS if task is None or _TASKS[n] == task)
 
 
