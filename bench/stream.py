@@ -1,7 +1,9 @@
 """Streaming figures: CPU cost per chunk, and when speech starts/ends are decided.
 
 1. CPU microseconds per ``StreamingDetector.feed`` call on ONE thread, for 10, 20 and 32 ms
-   chunks of 16 kHz audio (post-processing included), for each engine.
+   chunks of 16 kHz audio (post-processing included), for each engine: the thread's CPU time
+   over 60 s of audio divided by the calls, best of several passes (on a shared machine the
+   best pass is the one least slowed by other processes), and the median wall time of a call.
 2. Decision delays against labels on a generated file: held-out LibriSpeech test-other
    utterances (../shared/data) separated by 0.7-2.5 s of quiet noise, frame labels from each
    clean utterance's energy. Fed in 10 ms chunks; for each labelled start/end, the matching event
@@ -36,18 +38,34 @@ RATE = 16000
 ROOT = Path(__file__).parents[1]
 
 
-def chunk_cost_us(model: vc.VadCnn, engine: str, chunk_ms: int, wave: np.ndarray) -> float:
-    """Mean microseconds per feed() of ``chunk_ms`` chunks (best of 3 passes)."""
+def chunk_cost_us(
+    model: vc.VadCnn, engine: str, chunk_ms: int, wave: np.ndarray, passes: int
+) -> tuple[float, float]:
+    """CPU microseconds per feed() of ``chunk_ms`` chunks (mean over a pass, best pass) and
+    the median wall microseconds of a call (over all passes)."""
     n = RATE * chunk_ms // 1000
     chunks = [wave[i : i + n] for i in range(0, wave.size - n + 1, n)]
-    best = float("inf")
-    for _ in range(3):
+    best, calls = float("inf"), []
+    for _ in range(passes):
         det = StreamingDetector(model, engine=engine)  # type: ignore[arg-type]
-        t0 = time.perf_counter()
+        cpu0 = time.thread_time_ns()
         for c in chunks:
+            t0 = time.perf_counter_ns()
             det.feed(c)
-        best = min(best, (time.perf_counter() - t0) / len(chunks))
-    return best * 1e6
+            calls.append(time.perf_counter_ns() - t0)
+        best = min(best, (time.thread_time_ns() - cpu0) / len(chunks))
+    return best / 1000, float(np.median(calls)) / 1000
+
+
+def cpu_name() -> str:
+    """The CPU model, from /proc/cpuinfo where there is one."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def generated_file(shared: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -109,17 +127,20 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     names = args.model or vc.bundled_models()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, one thread used; "
-          f"torch {torch.__version__}, numpy {np.__version__}\n")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, one thread used; "
+          f"torch {torch.__version__}, numpy {np.__version__}, load average "
+          f"{os.getloadavg()[0]:.1f}\n")
     sample, _ = sf.read(ROOT / "samples" / "speech_over_noise.flac", dtype="float32")
     wave60 = np.tile(sample, int(np.ceil(60 * RATE / sample.size)))[: 60 * RATE]
+    print("CPU µs per feed (best pass of 60 s) [median wall µs per call]:\n")
     print("| model | engine | 10 ms chunk | 20 ms chunk | 32 ms chunk | lookahead |")
     print("|---|---|---:|---:|---:|---:|")
     models = {n: vc.load_model(n) for n in names}
     for name, model in models.items():
-        for engine in ("incremental", "torch"):
-            costs = [chunk_cost_us(model, engine, ms, wave60) for ms in (10, 20, 32)]
-            print(f"| {name} | {engine} | " + " | ".join(f"{c:.0f} µs" for c in costs)
+        for engine, passes in (("incremental", 7), ("torch", 3)):
+            costs = [chunk_cost_us(model, engine, ms, wave60, passes) for ms in (10, 20, 32)]
+            print(f"| {name} | {engine} | "
+                  + " | ".join(f"{cpu:.0f} [{med:.0f}] µs" for cpu, med in costs)
                   + f" | {model.lookahead_s * 1000:.0f} ms |")
     wave, labels = generated_file(args.shared)
     print(f"\nDecision delays on a generated file ({wave.size / RATE:.0f} s, 12 LibriSpeech "
