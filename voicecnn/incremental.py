@@ -54,6 +54,7 @@ _CYCLE = 48
 """Frames a steady stream advances through its buffers before they are moved back to the
 front: plans are cached per (offset in the cycle, frames per push)."""
 _MIN_ROWS = 2 * _CYCLE
+_BIAS_TAP_CHANNELS = 8
 
 
 def _numpy_rfft(frames: F64, out: C128) -> None:
@@ -246,10 +247,12 @@ class _Conv(_Stage):
         w = w * scale[:, None, None, None]  # batch norm folded in
         bias = shift
         self.direct = kw == 1 and kh == 1 and pool == 1  # no gather: rows are the columns
-        # Weight rows in gather order: time tap, mel tap, channel; then the bias, which the
-        # gather's last tap (the buffer's constant (1, 0, ..., 0) row) multiplies.
+        # Weight rows in gather order: time tap, mel tap, channel. With few input channels the
+        # bias rides along as one more tap reading the buffer's constant (1, 0, ..., 0) row
+        # (cheaper than an addition); with more, those extra columns cost more than it.
+        self.bias_tap = not self.direct and c_in <= _BIAS_TAP_CHANNELS
         rows = [w.transpose(3, 2, 1, 0).reshape(kw * kh * c_in, c_out)]
-        if not self.direct:
+        if self.bias_tap:
             rows.append(np.zeros((c_in, c_out)))
             rows[-1][0] = bias
         self.weight = np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
@@ -273,10 +276,12 @@ class _Conv(_Stage):
         # Rows of inp.flat from the first input frame; mel padding reads the last row (-1),
         # the bias tap the one before (-2).
         idx = np.where((mel >= 0) & (mel < h), (t + i * self.d) * h + mel, -1)
-        rows = p * n * h2
-        idx = np.concatenate([idx.reshape(rows, kw * kh), np.full((rows, 1), -2)], axis=1)
-        cols = np.zeros((rows, (kw * kh + 1) * c_in), np.float32)
-        cols3 = cols.reshape(rows, kw * kh + 1, c_in) if c_in > 1 else cols
+        rows, taps = p * n * h2, kw * kh + self.bias_tap
+        idx = idx.reshape(rows, kw * kh)
+        if self.bias_tap:
+            idx = np.concatenate([idx, np.full((rows, 1), -2)], axis=1)
+        cols = np.zeros((rows, taps * c_in), np.float32)
+        cols3 = cols.reshape(rows, taps, c_in) if c_in > 1 else cols
         tmp = np.zeros((p, n * h2, c_out), np.float32)
         # Full-shape operands: broadcasting a vector costs more than the arithmetic here.
         zeros = np.zeros((n * h2, c_out), np.float32)
@@ -302,6 +307,8 @@ class _Conv(_Stage):
                 ops.append(partial(_dot, cols, self.weight, tmp2))
                 ops.append(partial(np.fmax, tmp[0], tmp[1], dst))
                 ops += [partial(np.fmax, dst, tmp[k], dst) for k in range(2, self.pool)]
+            if not self.bias_tap:
+                ops.append(partial(np.add, dst, bias, dst))  # the bias commutes with the pool
         ops.append(partial(np.fmax, dst, zeros, dst))
         return ops
 
