@@ -272,22 +272,26 @@ class SegmentTracker:
             kept_idx = [k for k, keep in enumerate(kept) if keep]
             ks = np.array([gs[k] for k in kept_idx], np.int64)
             ke = np.array([ge[k] for k in kept_idx], np.int64)
-            piece_s, piece_e = rules.split(ks, ke, p)
+            if rules.max_len is None:  # one piece per group
+                piece_s, piece_e = ks, ke
+                pieces = [[i] for i in range(len(kept_idx))]
+            else:
+                piece_s, piece_e = rules.split(ks, ke, p)
+                owner = np.searchsorted(ks, piece_s, side="right") - 1
+                pieces = [np.flatnonzero(owner == i).tolist() for i in range(len(kept_idx))]
             if not final:  # not clipped at the moving end: only final boundaries are used
                 duration_s = (a + n) * rules.frame_hop_s + rules.pad_s + 1.0
             padded = rules.to_segments(piece_s + a, piece_e + a, duration_s)
-            owner = np.searchsorted(ks, piece_s, side="right") - 1
-            for i, k in enumerate(kept_idx):
+            for k, idx in zip(kept_idx, pieces, strict=True):
                 start, end = a + gs[k], a + ge[k]
-                idx = np.flatnonzero(owner == i)
                 if start > self._start_sent:
                     events.append(SpeechEvent("start", padded[idx[0]].start))
                     self._start_sent, self._cuts_sent = start, 0
                 if end <= self._end_sent:
                     continue
                 # Every cut but a group's last is final; the last one waits for the group's end.
-                n_final = idx.size - 1 if decided[k] else max(idx.size - 2, 0)
-                for j in idx[1 + self._cuts_sent : 1 + n_final].tolist():
+                n_final = len(idx) - 1 if decided[k] else max(len(idx) - 2, 0)
+                for j in idx[1 + self._cuts_sent : 1 + n_final]:
                     events += [SpeechEvent("end", padded[j - 1].end),
                                SpeechEvent("start", padded[j].start)]
                 self._cuts_sent = max(self._cuts_sent, n_final)
