@@ -55,6 +55,7 @@ _CYCLE = 48
 front: plans are cached per (offset in the cycle, frames per push)."""
 _MIN_ROWS = 2 * _CYCLE
 _BIAS_TAP_CHANNELS = 8
+_MAX_PLANS = 128  # a plan holds ~40 bound calls and their views (~20 kB)
 
 
 def _numpy_rfft(frames: F64, out: C128) -> None:
@@ -608,6 +609,8 @@ class IncrementalVad:
             plan += st.ops(m)
             st.inp.start += m
             st.out.w += m
+        if len(self._plans) >= _MAX_PLANS:  # pushes of ever-changing sizes: bound the memory
+            self._plans.clear()
         self._plans[g, m] = plan
         return plan
 
