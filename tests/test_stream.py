@@ -205,6 +205,19 @@ def test_incremental_engine_equals_torch_for_trained_models(name: str) -> None:
         np.testing.assert_allclose(_pushed(IncrementalVad(model), wave, sizes), ref, atol=1e-5)
 
 
+def test_incremental_engine_with_plans_dropped(
+    model: vc.VadCnn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pushes of ever-changing sizes: the plan cache is cleared and rebuilt as it fills."""
+    from voicecnn import incremental
+
+    monkeypatch.setattr(incremental, "_MAX_PLANS", 3)
+    wave = speechlike(3.0, seed=25)
+    sizes = np.random.default_rng(4).integers(1, 2500, 50).tolist()
+    probs = _pushed(incremental.IncrementalVad(model), wave, sizes)
+    np.testing.assert_allclose(probs, vc.frame_probs(model, wave), atol=1e-5)
+
+
 def test_incremental_reset_repeats_the_stream_exactly(model: vc.VadCnn) -> None:
     """After reset the cached calls of the steady state are reused: same numbers, bit for bit."""
     from voicecnn.incremental import IncrementalVad
