@@ -137,11 +137,12 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         return str(path)
 
     speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs")
+    negatives = ("esc10", "music", "noise", "music_more", "effects")
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     split = {
         "train": {
             "speech": {g: [clip(f"{g}{i}", True) for i in range(2)] for g in speech},
-            "negatives": {g: [clip(g, False)] for g in ("esc10", "music", "noise")},
+            "negatives": {g: [clip(g, False)] for g in negatives},
             "rirs": [clip("rir", False)],
         },
         "val": {
@@ -180,7 +181,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
     card = result.card
     assert card["recipe"] == "recipes/default_vad" and card["rirs"] == 1
-    assert set(card["clip_weights"]) == set(speech) | {"esc10", "music", "noise"}
+    assert set(card["clip_weights"]) == set(speech) | set(negatives)
     assert {"fa_esc10_fold5", "fa_music", "mix_roc_auc", "roc_auc"} <= set(card["validation"])
     assert sorted(p.name for p in (tmp_path / "run" / "ckpt").iterdir()) == [
         "step_2.safetensors",

@@ -40,6 +40,10 @@ APT_PACKAGES = (
     "fillets-ng-data",
     "fillets-ng-data-cs",
     "wesnoth-1.16-music",
+    "asterisk-moh-opsound-wav",
+    "lincity-ng-data",
+    "colobot-common-sounds",
+    "frozen-bubble-data",
 )
 ASTERISK = Path("/usr/share/asterisk/sounds")
 ASTERISK_TRAIN = ("en_US_f_Allison", "es_MX_f_Allison", "fr_CA_f_June")
@@ -50,6 +54,16 @@ FILLETS = Path("/usr/share/games/fillets-ng/sound")
 WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/music")
 WESNOTH_TRAIN_TRACKS = 16
 WESNOTH_VAL_EVERY = 5
+# More music and sound effects as training negatives (none of them in bench/): instrumental
+# music on hold, game soundtracks, game effects. Lincity's effect sounds are left out (some are
+# crowds and voices).
+MUSIC_MORE = (
+    "/usr/share/asterisk/moh/*.wav",
+    "/usr/share/games/lincity-ng/music/default/*.ogg",
+    "/usr/share/games/colobot/music/*.ogg",
+    "/usr/share/games/frozen-bubble/snd/*zik*.ogg",
+)
+EFFECTS = ("/usr/share/games/frozen-bubble/snd/*.ogg", "/usr/share/games/colobot/sounds/*.wav")
 ESC_VAL_FOLD = "5"
 
 SOURCES: dict[str, dict[str, str]] = {
@@ -76,6 +90,15 @@ SOURCES: dict[str, dict[str, str]] = {
     "noise": {"licence": "CC BY 4.0", "origin": "shared/data (Speech Commands background noise)"},
     "wesnoth_music": {"licence": "GPL-2+", "origin": "Debian wesnoth-1.16-music"},
     "rir": {"licence": "CC BY 4.0", "origin": "shared/data (MTG sms-tools)"},
+    "music_more": {
+        "licence": "CC BY-SA 3.0; GPL-2+; GPL-3+; GPL-2",
+        "origin": "Debian asterisk-moh-opsound-wav, lincity-ng-data (music), "
+        "colobot-common-sounds (music), frozen-bubble-data (music)",
+    },
+    "effects": {
+        "licence": "GPL-2; GPL-3+",
+        "origin": "Debian frozen-bubble-data, colobot-common-sounds (sounds)",
+    },
     "pyannote_sample": {"licence": "MIT", "origin": "PyPI pyannote.audio wheel, sample.wav + rttm"},
     "pocketsphinx_librivox": {
         "licence": "BSD-2-Clause (package); LibriVox audio public domain",
@@ -177,6 +200,11 @@ def fetch_real(out: Path) -> list[dict[str, Any]]:
     return items
 
 
+def _glob(patterns: tuple[str, ...]) -> list[str]:
+    """Absolute glob patterns -> sorted matching files."""
+    return sorted(str(p) for pat in patterns for p in Path("/").glob(pat.lstrip("/")))
+
+
 def _manifest() -> list[dict[str, str]]:
     with (SHARED / "manifest.csv").open() as f:
         return list(csv.DictReader(f))
@@ -223,6 +251,8 @@ def build_split(real: list[dict[str, Any]]) -> dict[str, Any]:
                 "esc10": shared(lambda r: r["set"] == "esc10" and esc_fold(r) != ESC_VAL_FOLD),
                 "music": shared(lambda r: r["set"] == "music_nature") + train_tracks,
                 "noise": shared(lambda r: r["set"] == "noise"),
+                "music_more": _glob(MUSIC_MORE),
+                "effects": [f for f in _glob(EFFECTS) if "zik" not in Path(f).name],
             },
             "rirs": shared(lambda r: r["role"] == "rir"),
         },
