@@ -23,7 +23,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,67 @@ def export_onnx(
     Raises:
         VoiceCNNError: If the export tools are missing or the graph does not match torch.
     """
+    rng = np.random.default_rng(0)
+    checks = [
+        torch.from_numpy(rng.standard_normal((2, n)).astype(np.float32) * 0.1)
+        for n in (model.hop_length * 7 + 13, model.sample_rate * 3)
+    ]
+    meta = {
+        "voicecnn": "1",
+        "arch": arch,
+        "config": json.dumps(cfg_to_dict(model.cfg)),
+        "sample_rate": str(model.sample_rate),
+        "hop_length": str(model.hop_length),
+        "context_frames": json.dumps(list(model.context_frames)),
+    }
+    return _export_checked(
+        model,
+        path,
+        lambda: torch.randn(2, 4 * model.sample_rate) * 0.1,  # size-1 dims would be fixed
+        input_name="wave",
+        dynamic_shapes={
+            "wave": {
+                0: torch.export.Dim("batch"),
+                1: torch.export.Dim("samples", min=model.hop_length),
+            }
+        },
+        meta=meta,
+        runner=OnnxVad,
+        checks=checks,
+        opset=opset,
+        atol=atol,
+    )
+
+
+def _export_checked(
+    model: VadCnn | ImageCnn | ClipCnn,
+    path: str | Path,
+    example: Callable[[], torch.Tensor],
+    *,
+    input_name: str,
+    dynamic_shapes: Any,
+    meta: dict[str, str],
+    runner: Callable[[str], Callable[[torch.Tensor], torch.Tensor]],
+    checks: list[torch.Tensor],
+    opset: int,
+    atol: float,
+) -> float:
+    """What both exports share: the eval-mode model written to ``path`` atomically (a temporary
+    file beside it, renamed once checked), ``meta`` stored in the graph, and the graph run by
+    ``runner`` on ``checks`` compared with torch.
+
+    Args:
+        example: Makes the input traced by the exporter (called once onnx is known present).
+        input_name: The graph's input (its output is ``logits``).
+        dynamic_shapes: For ``torch.onnx.export``.
+
+    Returns:
+        The largest |logit difference| on ``checks``, relative to the largest |logit| when that
+        exceeds 1.
+
+    Raises:
+        VoiceCNNError: If onnx is not installed or the difference exceeds ``atol``.
+    """
     try:
         import onnx
     except ImportError as e:
@@ -64,7 +125,7 @@ def export_onnx(
     model = model.eval().cpu()
     dst = Path(path)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.randn(2, 4 * model.sample_rate) * 0.1  # size-1 dims would be fixed
+    x0 = example()
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".onnx", dir=dst.parent)
     os.close(fd)
     try:
@@ -72,28 +133,34 @@ def export_onnx(
         with warnings.catch_warnings(), _quiet_logs(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                model, (example,), tmp, dynamo=True, opset_version=opset, verbose=False,
-                input_names=["wave"], output_names=["logits"],
-                dynamic_shapes={"wave": {0: torch.export.Dim("batch"),
-                                         1: torch.export.Dim("samples", min=model.hop_length)}},
+                model,
+                (x0,),
+                tmp,
+                dynamo=True,
+                opset_version=opset,
+                verbose=False,
+                input_names=[input_name],
+                output_names=["logits"],
+                dynamic_shapes=dynamic_shapes,
             )
         proto = onnx.load(tmp)
-        meta = {
-            "voicecnn": "1", "arch": arch, "config": json.dumps(cfg_to_dict(model.cfg)),
-            "sample_rate": str(model.sample_rate), "hop_length": str(model.hop_length),
-            "context_frames": json.dumps(list(model.context_frames)),
-        }
         for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.save(proto, tmp)
-        diff = _max_diff(model, OnnxVad(tmp))
-        if not diff <= atol:
-            raise VoiceCNNError(f"exported graph differs from torch by {diff:.2e} (> {atol})")
+        onnx_model = runner(tmp)
+        worst = 0.0
+        for x in checks:
+            with torch.inference_mode():
+                ref = model(x)
+            scale = max(1.0, float(ref.abs().max()))
+            worst = max(worst, float((onnx_model(x) - ref).abs().max()) / scale)
+        if not worst <= atol:
+            raise VoiceCNNError(f"exported graph differs from torch by {worst:.2e} (> {atol})")
         os.replace(tmp, dst)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return diff
+    return worst
 
 
 @contextlib.contextmanager
@@ -105,18 +172,6 @@ def _quiet_logs() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-def _max_diff(model: VadCnn, onnx_model: OnnxVad) -> float:
-    rng = np.random.default_rng(0)
-    worst = 0.0
-    for n in (model.hop_length * 7 + 13, model.sample_rate * 3):
-        x = torch.from_numpy(rng.standard_normal((2, n)).astype(np.float32) * 0.1)
-        with torch.inference_mode():
-            ref = model(x)
-        scale = max(1.0, float(ref.abs().max()))
-        worst = max(worst, float((onnx_model(x) - ref).abs().max()) / scale)
-    return worst
 
 
 def _open_session(path: str | Path, threads: int) -> Any:
@@ -220,16 +275,16 @@ def _classifier_examples(model: ImageCnn | ClipCnn) -> list[torch.Tensor]:
     if isinstance(model, ClipCnn):
         rate = model.sample_rate
         lengths = (max(model.min_samples, rate // 2) + 123, 3 * rate)
-        return [torch.randn(b, n, generator=gen) * 0.1 for b, n in zip((2, 3), lengths,
-                                                                          strict=True)]
+        return [
+            torch.randn(b, n, generator=gen) * 0.1 for b, n in zip((2, 3), lengths, strict=True)
+        ]
     c = model.cfg.in_channels
     if model.cfg.input_size is not None and model.cfg.pool == "flatten":
         sizes = [model.cfg.input_size] * 2
     else:
         lo_h, lo_w = model.min_input_size
         sizes = [(max(lo_h, 32), max(lo_w, 32)), (max(lo_h, 32) + 5, max(lo_w, 32) + 9)]
-    return [torch.randn(b, c, h, w, generator=gen) for b, (h, w) in zip((2, 3), sizes,
-                                                                          strict=True)]
+    return [torch.randn(b, c, h, w, generator=gen) for b, (h, w) in zip((2, 3), sizes, strict=True)]
 
 
 def export_classifier_onnx(
@@ -265,14 +320,7 @@ def export_classifier_onnx(
     Raises:
         VoiceCNNError: If the export tools are missing or the graph does not match torch.
     """
-    try:
-        import onnx
-    except ImportError as e:
-        raise VoiceCNNError("ONNX export needs: pip install 'voicecnn[export]'") from e
-    model = model.eval().cpu()
     clip = isinstance(model, ClipCnn)
-    dst = Path(path)
-    dst.parent.mkdir(parents=True, exist_ok=True)
     examples = _classifier_examples(model)
     batch = torch.export.Dim("batch")
     if isinstance(model, ClipCnn):
@@ -287,38 +335,26 @@ def export_classifier_onnx(
             lo_h, lo_w = model.min_input_size
             dims[2] = torch.export.Dim("height", min=max(lo_h, 2))
             dims[3] = torch.export.Dim("width", min=max(lo_w, 2))
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".onnx", dir=dst.parent)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings(), _quiet_logs(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model, (examples[0],), tmp, dynamo=True, opset_version=opset, verbose=False,
-                input_names=[name], output_names=["logits"], dynamic_shapes=(dims,),
-            )
-        proto = onnx.load(tmp)
-        meta = {
-            "voicecnn": "1", "task": "clip" if clip else "image", "arch": arch,
-            "config": json.dumps(cfg_to_dict(model.cfg)), "card": json.dumps(card or {}),
-            "min_input": json.dumps(min_input),
-        }
-        for key, value in meta.items():
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-        onnx.save(proto, tmp)
-        runner = OnnxClassifier(tmp)
-        worst = 0.0
-        for x in examples:
-            with torch.inference_mode():
-                ref = model(x)
-            scale = max(1.0, float(ref.abs().max()))
-            worst = max(worst, float((runner(x) - ref).abs().max()) / scale)
-        if not worst <= atol:
-            raise VoiceCNNError(f"exported graph differs from torch by {worst:.2e} (> {atol})")
-        os.replace(tmp, dst)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return worst
+    meta = {
+        "voicecnn": "1",
+        "task": "clip" if clip else "image",
+        "arch": arch,
+        "config": json.dumps(cfg_to_dict(model.cfg)),
+        "card": json.dumps(card or {}),
+        "min_input": json.dumps(min_input),
+    }
+    return _export_checked(
+        model,
+        path,
+        lambda: examples[0],
+        input_name=name,
+        dynamic_shapes=(dims,),
+        meta=meta,
+        runner=OnnxClassifier,
+        checks=examples,
+        opset=opset,
+        atol=atol,
+    )
 
 
 class OnnxClassifier:
