@@ -32,7 +32,7 @@ import torch
 
 from voicecnn.config import cfg_from_dict, cfg_to_dict
 from voicecnn.errors import CheckpointError, ConfigError, VoiceCNNError
-from voicecnn.models.image import ClipCnn, ClipCnnCfg, ImageCnn, ImageCnnCfg
+from voicecnn.models.image import ClassLabels, ClipCnn, ClipCnnCfg, ImageCnn, ImageCnnCfg
 from voicecnn.models.vad import VadCnn
 
 __all__ = ["OnnxClassifier", "OnnxVad", "export_classifier_onnx", "export_onnx", "load_onnx"]
@@ -357,7 +357,7 @@ def export_classifier_onnx(
     )
 
 
-class OnnxClassifier:
+class OnnxClassifier(ClassLabels):
     """An image or clip classifier exported by :func:`export_classifier_onnx`, run by
     onnxruntime (CPU, one thread by default).
 
@@ -394,16 +394,6 @@ class OnnxClassifier:
         except (ConfigError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"'{path}' has unreadable voicecnn metadata: {e}") from e
         self._input = self.session.get_inputs()[0].name
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes K."""
-        return int(self.cfg.num_classes)
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        """Label of each class: the configured names, else ``"0"``, ``"1"``..."""
-        return tuple(self.cfg.class_names) or tuple(str(i) for i in range(self.num_classes))
 
     @property
     def sample_rate(self) -> int:

@@ -63,8 +63,9 @@ def _feature_size(stack: ConvStack, size: tuple[int, int]) -> tuple[int, int]:
     """(H, W) of the stack's output for an (H, W) input: convs keep the size, pools shrink it."""
     h, w = size
     for pool in _pools(stack):
-        (kh, kw), (sh, sw), (ph, pw) = (_pair(v) for v in
-                                        (pool.kernel_size, pool.stride, pool.padding))
+        (kh, kw), (sh, sw), (ph, pw) = (
+            _pair(v) for v in (pool.kernel_size, pool.stride, pool.padding)
+        )
         h = (h + 2 * ph - kh) // sh + 1
         w = (w + 2 * pw - kw) // sw + 1
     return h, w
@@ -74,8 +75,9 @@ def _min_size(stack: ConvStack) -> tuple[int, int]:
     """Smallest (H, W) input that leaves at least one output position."""
     h = w = 1
     for pool in reversed(_pools(stack)):
-        (kh, kw), (sh, sw), (ph, pw) = (_pair(v) for v in
-                                        (pool.kernel_size, pool.stride, pool.padding))
+        (kh, kw), (sh, sw), (ph, pw) = (
+            _pair(v) for v in (pool.kernel_size, pool.stride, pool.padding)
+        )
         h = max(1, (h - 1) * sh + kh - 2 * ph)
         w = max(1, (w - 1) * sw + kw - 2 * pw)
     return h, w
@@ -124,11 +126,11 @@ class ImageCnnCfg:
             raise ValueError("std values must be positive")
 
 
-class _Classifier(nn.Module):
-    """What image and clip classifiers share: the head, its labels and its reset."""
+class ClassLabels:
+    """Mixin: ``num_classes`` and ``class_names`` of a classifier, read from its ``cfg``
+    (the torch models here and the exported :class:`~voicecnn.export.OnnxClassifier`)."""
 
     cfg: Any  # ImageCnnCfg | ClipCnnCfg: both have num_classes and class_names
-    head: ClassifierHead
 
     @property
     def num_classes(self) -> int:
@@ -139,6 +141,12 @@ class _Classifier(nn.Module):
     def class_names(self) -> tuple[str, ...]:
         """Label of each class: the configured names, else ``"0"``, ``"1"``..."""
         return tuple(self.cfg.class_names) or tuple(str(i) for i in range(self.num_classes))
+
+
+class _Classifier(ClassLabels, nn.Module):
+    """What image and clip classifiers share: the head, its labels and its reset."""
+
+    head: ClassifierHead
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Feature map -> logits (B, K)."""
@@ -178,8 +186,7 @@ class ImageCnn(_Classifier):
         in_features = self.stack.out_channels
         if cfg.pool == "flatten" and self.feature_size is not None:
             in_features *= self.feature_size[0] * self.feature_size[1]
-        self.head = ClassifierHead(in_features, cfg.num_classes, pool=cfg.pool,
-                                   dropout=cfg.dropout)
+        self.head = ClassifierHead(in_features, cfg.num_classes, pool=cfg.pool, dropout=cfg.dropout)
 
     def _check_size(self, size: tuple[int, int]) -> None:
         lo_h, lo_w = self.min_input_size
@@ -263,8 +270,9 @@ class ClipCnn(_Classifier):
             raise ValueError(f"{fe.n_mels} mel bands are too few for the stack ({min_mels})")
         # LogMel gives 1 + S // hop frames.
         self.min_samples = (min_frames - 1) * fe.hop_length
-        self.head = ClassifierHead(self.stack.out_channels, cfg.num_classes, pool=cfg.pool,
-                                   dropout=cfg.dropout)
+        self.head = ClassifierHead(
+            self.stack.out_channels, cfg.num_classes, pool=cfg.pool, dropout=cfg.dropout
+        )
 
     @property
     def sample_rate(self) -> int:
