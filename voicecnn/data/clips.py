@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -44,9 +43,9 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import Dataset
 
-from voicecnn.audio import audio_duration_s, load_audio
+from voicecnn.audio import load_audio
 from voicecnn.data.annotations import Issue, issues_error
-from voicecnn.data.manifest import AUDIO_SUFFIXES
+from voicecnn.data.manifest import AUDIO_SUFFIXES, _check_audio, _json_lines, _read_text
 from voicecnn.errors import AudioError, ConfigError, DataError
 
 __all__ = [
@@ -166,16 +165,8 @@ def _record_clip(
 
 
 def _read_list(path: Path, issues: list[Issue]) -> list[Clip]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        issues.append(Issue(path, None, "cannot read clip list: file not found"))
-        return []
-    except UnicodeDecodeError as e:
-        issues.append(Issue(path, None, f"clip list is not UTF-8 text (byte {e.start})"))
-        return []
-    except OSError as e:
-        issues.append(Issue(path, None, f"cannot read clip list: {e.strerror or 'cannot open'}"))
+    text = _read_text(path, "clip list", issues)
+    if text is None:
         return []
     clips: list[Clip] = []
     if path.suffix.lower() == ".csv":
@@ -183,8 +174,12 @@ def _read_list(path: Path, issues: list[Issue]) -> list[Clip]:
         columns = {c.strip().lower() for c in reader.fieldnames or ()}
         if not columns & set(_PATH_KEYS) or not columns & set(_LABEL_KEYS):
             issues.append(
-                Issue(path, 1, f"the header must name a path column ({', '.join(_PATH_KEYS)}) "
-                               f"and a label column ({', '.join(_LABEL_KEYS)})")
+                Issue(
+                    path,
+                    1,
+                    f"the header must name a path column ({', '.join(_PATH_KEYS)}) "
+                    f"and a label column ({', '.join(_LABEL_KEYS)})",
+                )
             )
             return []
         for row in reader:
@@ -193,14 +188,7 @@ def _read_list(path: Path, issues: list[Issue]) -> list[Clip]:
             if clip is not None:
                 clips.append(clip)
     else:
-        for number, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as e:
-                issues.append(Issue(path, number, f"not valid JSON: {e.msg} (column {e.colno})"))
-                continue
+        for number, record in _json_lines(text, path, issues):
             if not isinstance(record, dict):
                 issues.append(Issue(path, number, "expected a JSON object"))
                 continue
@@ -230,13 +218,7 @@ def read_clip_list(path: str | os.PathLike[str]) -> list[Clip]:
 
 def _check_clip(clip: Clip, issues: list[Issue]) -> None:
     where = clip.source if clip.line is not None and clip.source is not None else clip.path
-    try:
-        duration_s = audio_duration_s(clip.path)
-    except AudioError as e:
-        issues.append(Issue(where, clip.line, str(e)))
-        return
-    if duration_s <= 0:
-        issues.append(Issue(where, clip.line, f"'{clip.path}' holds no audio samples"))
+    _check_audio(clip.path, where, clip.line, issues)
 
 
 def load_clip_sources(sources: Sequence[str | os.PathLike[str]]) -> list[Clip]:
@@ -287,8 +269,11 @@ def label_indices(clips: Sequence[Clip], names: Sequence[str]) -> npt.NDArray[np
             unknown.setdefault(c.label, c)
     if unknown:
         issues = [
-            Issue(c.source if c.line is not None and c.source else c.path, c.line,
-                  f"class {label!r} is not one of the {len(names)} classes: {', '.join(names)}")
+            Issue(
+                c.source if c.line is not None and c.source else c.path,
+                c.line,
+                f"class {label!r} is not one of the {len(names)} classes: {', '.join(names)}",
+            )
             for label, c in sorted(unknown.items())
         ]
         raise issues_error(issues)
@@ -321,9 +306,12 @@ def split_fold(clips: Sequence[Clip], fold: int) -> tuple[list[Clip], list[Clip]
     if missing:
         raise issues_error(
             [
-                Issue(c.source if c.line is not None and c.source else c.path, c.line,
-                      f"no fold: '{c.path.name}' does not start with '<fold>-' (as ESC-50's "
-                      "'3-110389-A.ogg') and the list gives no 'fold'")
+                Issue(
+                    c.source if c.line is not None and c.source else c.path,
+                    c.line,
+                    f"no fold: '{c.path.name}' does not start with '<fold>-' (as ESC-50's "
+                    "'3-110389-A.ogg') and the list gives no 'fold'",
+                )
                 for c in missing
             ]
         )
@@ -353,8 +341,9 @@ def load_waves(clips: Sequence[Clip], sample_rate: int) -> list[_F32]:
         try:
             waves.append(load_audio(c.path, sample_rate))
         except AudioError as e:
-            issues.append(Issue(c.source if c.line is not None and c.source else c.path,
-                                c.line, str(e)))
+            issues.append(
+                Issue(c.source if c.line is not None and c.source else c.path, c.line, str(e))
+            )
     if issues:
         raise issues_error(issues)
     return waves

@@ -22,7 +22,7 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -278,21 +278,22 @@ def _parse_record(
     )
 
 
-def _parse_manifest(path: Path) -> tuple[list[ManifestEntry], list[Issue]]:
-    """Entries and problems of a JSON Lines manifest."""
-    issues: list[Issue] = []
+def _read_text(path: Path, what: str, issues: list[Issue]) -> str | None:
+    """The UTF-8 text of a list file (``what``: its kind, for the messages), or None after
+    recording why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        return [], [Issue(path, None, "cannot read manifest: file not found")]
+        issues.append(Issue(path, None, f"cannot read {what}: file not found"))
     except UnicodeDecodeError as e:
-        return [], [Issue(path, None, f"manifest is not UTF-8 text (byte {e.start})")]
+        issues.append(Issue(path, None, f"{what} is not UTF-8 text (byte {e.start})"))
     except OSError as e:
-        return [], [Issue(path, None, f"cannot read manifest: {e.strerror or 'cannot open'}")]
-    if text.lstrip().startswith("["):
-        message = "expected JSON Lines (one JSON object per line), got a JSON array"
-        return [], [Issue(path, None, message)]
-    entries: list[ManifestEntry] = []
+        issues.append(Issue(path, None, f"cannot read {what}: {e.strerror or 'cannot open'}"))
+    return None
+
+
+def _json_lines(text: str, path: Path, issues: list[Issue]) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of each non-blank JSON Lines line; invalid lines recorded."""
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -301,6 +302,20 @@ def _parse_manifest(path: Path) -> tuple[list[ManifestEntry], list[Issue]]:
         except json.JSONDecodeError as e:
             issues.append(Issue(path, number, f"not valid JSON: {e.msg} (column {e.colno})"))
             continue
+        yield number, record
+
+
+def _parse_manifest(path: Path) -> tuple[list[ManifestEntry], list[Issue]]:
+    """Entries and problems of a JSON Lines manifest."""
+    issues: list[Issue] = []
+    text = _read_text(path, "manifest", issues)
+    if text is None:
+        return [], issues
+    if text.lstrip().startswith("["):
+        message = "expected JSON Lines (one JSON object per line), got a JSON array"
+        return [], [Issue(path, None, message)]
+    entries: list[ManifestEntry] = []
+    for number, record in _json_lines(text, path, issues):
         entry = _parse_record(record, path, number, issues)
         if entry is not None:
             entries.append(entry)
