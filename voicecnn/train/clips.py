@@ -27,7 +27,7 @@ from voicecnn.data.clips import (
     split_fold,
 )
 from voicecnn.errors import ConfigError
-from voicecnn.train.run import RunCfg, _build_model, _Data, _split, evaluate_images
+from voicecnn.train.run import RunCfg, _build_model, _classifier_data, _Data, _split
 
 __all__ = ["clip_run", "soft_cross_entropy"]
 
@@ -84,10 +84,4 @@ def clip_run(cfg: RunCfg, device: torch.device) -> tuple[Any, str, _Data]:
         "classes": len(names),
         "clip_s": d.clip_s,
     }
-    data = _Data(
-        train=train_set,
-        epoch_sets=[train_set],
-        evaluate=lambda m: evaluate_images(m, val_loader, device),
-        facts=facts,
-    )
-    return model, arch, data
+    return model, arch, _classifier_data(train_set, val_loader, device, facts)

@@ -623,6 +623,22 @@ def evaluate_images(
     return {"accuracy": acc, "loss": float(class_cross_entropy(z, t)), "score": acc}
 
 
+def _classifier_data(
+    train_set: Dataset[Any],
+    val_loader: DataLoader[Any],
+    device: torch.device,
+    facts: dict[str, Any],
+) -> _Data:
+    """The data of a classifier run (image or clip): one training set, told each epoch,
+    and accuracy and loss over ``val_loader`` (:func:`evaluate_images`)."""
+    return _Data(
+        train=train_set,
+        epoch_sets=[train_set],
+        evaluate=lambda m: evaluate_images(m, val_loader, device),
+        facts=facts,
+    )
+
+
 def _one_source(sources: tuple[str, ...], what: str) -> str:
     if len(sources) != 1:
         raise ConfigError(f"task 'image' takes exactly one {what} source, got {len(sources)}")
@@ -676,13 +692,7 @@ def _image_run(cfg: RunCfg, device: torch.device) -> tuple[Any, str, _Data]:
         "val_images": len(val_set),
         "classes": n_classes,
     }
-    data = _Data(
-        train=train_set,
-        epoch_sets=[train_set],
-        evaluate=lambda m: evaluate_images(m, val_loader, device),
-        facts=facts,
-    )
-    return model, arch, data
+    return model, arch, _classifier_data(train_set, val_loader, device, facts)
 
 
 # --- batches ----------------------------------------------------------------------------------
