@@ -14,6 +14,7 @@ import torch
 from typer.testing import CliRunner
 
 import voicecnn as vc
+from tests.test_train import toml_value, write_toml
 from voicecnn.cli import app
 from voicecnn.config import cfg_from_dict
 from voicecnn.data.clips import (
@@ -146,8 +147,9 @@ def test_fold_errors(clips: Path) -> None:
 def _dataset(augment: ClipAugmentCfg | None, seed: int = 0) -> ClipDataset:
     rng = np.random.default_rng(5)
     waves = [rng.standard_normal(n).astype(np.float32) for n in (8000, 12000, 20000, 16000)]
-    return ClipDataset(waves, [0, 1, 2, 1], num_classes=3, clip_s=1.0, sample_rate=SR,
-                       augment=augment, seed=seed)
+    return ClipDataset(
+        waves, [0, 1, 2, 1], num_classes=3, clip_s=1.0, sample_rate=SR, augment=augment, seed=seed
+    )
 
 
 def test_windows_without_augmentation_pad_and_crop() -> None:
@@ -195,13 +197,27 @@ def _epoch_targets(ds: ClipDataset, epoch: int) -> list[torch.Tensor]:
 def test_shift_rolls_and_gain_scales() -> None:
     rng = np.random.default_rng(0)
     wave = rng.standard_normal(SR).astype(np.float32)
-    only_shift = ClipDataset([wave], [0], num_classes=1, clip_s=1.0, sample_rate=SR,
-                             augment=ClipAugmentCfg(shift_s=0.1, gain_db=0.0), seed=1)
+    only_shift = ClipDataset(
+        [wave],
+        [0],
+        num_classes=1,
+        clip_s=1.0,
+        sample_rate=SR,
+        augment=ClipAugmentCfg(shift_s=0.1, gain_db=0.0),
+        seed=1,
+    )
     x = only_shift[0][0].numpy()
     k = int(np.argmax([np.dot(np.roll(wave, s), x) for s in range(-1600, 1601)])) - 1600
     np.testing.assert_array_equal(x, np.roll(wave, k))  # a circular shift: nothing lost
-    only_gain = ClipDataset([wave], [0], num_classes=1, clip_s=1.0, sample_rate=SR,
-                            augment=ClipAugmentCfg(shift_s=0.0, gain_db=6.0), seed=1)
+    only_gain = ClipDataset(
+        [wave],
+        [0],
+        num_classes=1,
+        clip_s=1.0,
+        sample_rate=SR,
+        augment=ClipAugmentCfg(shift_s=0.0, gain_db=6.0),
+        seed=1,
+    )
     ratio = only_gain[0][0].numpy() / wave
     assert np.allclose(ratio, ratio[0]) and 0.5 <= ratio[0] <= 2.0 and ratio[0] != 1.0
     with pytest.raises(ValueError, match="mixup_prob"):
@@ -209,26 +225,6 @@ def test_shift_rolls_and_gain_scales() -> None:
 
 
 # --- a run through the CLI --------------------------------------------------------------------
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(value)  # strings, numbers and booleans read the same in TOML
-
-
-def write_toml(cfg: dict[str, Any], path: Path) -> Path:
-    """Write a config dict as TOML: top-level tables as sections, deeper ones inline."""
-    top = [f"{k} = {_toml(v)}" for k, v in cfg.items() if not isinstance(v, dict)]
-    tables = [
-        f"[{k}]\n" + "\n".join(f"{kk} = {_toml(vv)}" for kk, vv in v.items())
-        for k, v in cfg.items()
-        if isinstance(v, dict)
-    ]
-    path.write_text("\n".join(top) + "\n\n" + "\n\n".join(tables) + "\n")
-    return path
 
 
 def clip_config(data: Path, out: Path, **train_cfg: Any) -> dict[str, Any]:
@@ -243,8 +239,15 @@ def clip_config(data: Path, out: Path, **train_cfg: Any) -> dict[str, Any]:
         "model": {"stages": [{"channels": 8, "pool": [2, 2]}, {"channels": 16, "pool": [2, 2]}]},
         "data": {"train": [str(data)], "val_fold": 2, "clip_s": 0.5, "workers": 0},
         "clip_augment": {"shift_s": 0.1, "mixup": 0.4},
-        "train": {"lr": 1e-2, "batch_size": 3, "max_steps": 4, "warmup_steps": 1,
-                  "eval_every": 2, "select_metric": "accuracy", **train_cfg},
+        "train": {
+            "lr": 1e-2,
+            "batch_size": 3,
+            "max_steps": 4,
+            "warmup_steps": 1,
+            "eval_every": 2,
+            "select_metric": "accuracy",
+            **train_cfg,
+        },
     }
 
 
@@ -272,15 +275,19 @@ def clip_run(clips: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_train_and_resume_through_the_cli(clip_run: Path) -> None:
     first = json.loads((clip_run.parent / "first_card.json").read_text())
     assert first["steps"] == 4
-    assert json.loads((clip_run.parent / "first_stdout.json").read_text())["accuracy"] == (
-        first["validation"]["accuracy"]
+    assert (
+        json.loads((clip_run.parent / "first_stdout.json").read_text())["accuracy"]
+        == (first["validation"]["accuracy"])
     )
     card = json.loads((clip_run / "card.json").read_text())
     assert card["task"] == "clip" and card["classes"] == 3 and card["steps"] == 6
     assert (card["train_clips"], card["val_clips"]) == (6, 6)
     assert card["val_sources"] == "fold 2 of train" and card["clip_s"] == 0.5
     assert [r.split(",")[0] for r in (clip_run / "log.csv").read_text().split()[1:]] == [
-        "2", "4", "6"]
+        "2",
+        "4",
+        "6",
+    ]
     best = vc.load_model(clip_run / "best.safetensors")
     assert best.class_names == CLASSES and best.num_classes == 3
     assert isinstance(best, vc.ClipCnn) and best.stack.out_channels == 16  # [model] overrides
@@ -288,8 +295,9 @@ def test_train_and_resume_through_the_cli(clip_run: Path) -> None:
 
 def test_evaluate_clip_model_on_a_fold(clip_run: Path, clips: Path) -> None:
     card = json.loads((clip_run / "card.json").read_text())
-    code, stdout, err = _cli("evaluate", clip_run / "best.safetensors", clips, "--fold", "2",
-                             "-f", "json")
+    code, stdout, err = _cli(
+        "evaluate", clip_run / "best.safetensors", clips, "--fold", "2", "-f", "json"
+    )
     assert code == 0, err
     report = json.loads(stdout)
     assert report["examples"] == 6 and report["classes"] == list(CLASSES)
@@ -299,15 +307,17 @@ def test_evaluate_clip_model_on_a_fold(clip_run: Path, clips: Path) -> None:
     code, stdout, err = _cli("evaluate", clip_run / "best.safetensors", clips)
     assert code == 0, err
     assert stdout.startswith("12 clips, 3 classes: accuracy") and "whistle" in stdout
-    code, stdout, err = _cli("evaluate", clip_run / "best.safetensors", clips, "--clip-s", "0.1",
-                             "-f", "json")
+    code, stdout, err = _cli(
+        "evaluate", clip_run / "best.safetensors", clips, "--clip-s", "0.1", "-f", "json"
+    )
     assert code == 0 and json.loads(stdout)["examples"] == 12
     code, _, err = _cli("evaluate", clip_run / "best.safetensors", clips, "--fold", "3")
     assert code == 1 and err.startswith("error: no clip is in fold 3")
 
 
-def test_export_clip_model_and_classify_with_onnx(clip_run: Path, clips: Path,
-                                                  tmp_path: Path) -> None:
+def test_export_clip_model_and_classify_with_onnx(
+    clip_run: Path, clips: Path, tmp_path: Path
+) -> None:
     onnx = tmp_path / "clip.onnx"
     code, _, err = _cli("export", clip_run / "best.safetensors", "--onnx", onnx)
     assert code == 0, err
@@ -315,23 +325,30 @@ def test_export_clip_model_and_classify_with_onnx(clip_run: Path, clips: Path,
     net = vc.load_model(onnx)
     assert net.task == "clip" and net.class_names == CLASSES and net.sample_rate == SR
     files = [str(p) for p in sorted(clips.glob("*/2-*.wav"))]
-    runs = [_cli("classify", *files, "-m", m, "-f", "json", "-k", "3")
-            for m in (str(clip_run / "best.safetensors"), str(onnx))]
+    runs = [
+        _cli("classify", *files, "-m", m, "-f", "json", "-k", "3")
+        for m in (str(clip_run / "best.safetensors"), str(onnx))
+    ]
     assert all(code == 0 for code, _, _ in runs)
     via_torch, via_onnx = ([json.loads(ln) for ln in r[1].splitlines()] for r in runs)
     assert len(via_onnx) == 6
     for a, b in zip(via_torch, via_onnx, strict=True):
         assert [p["label"] for p in a["predictions"]] == [p["label"] for p in b["predictions"]]
-        np.testing.assert_allclose([p["probability"] for p in a["predictions"]],
-                                   [p["probability"] for p in b["predictions"]], atol=1e-4)
+        np.testing.assert_allclose(
+            [p["probability"] for p in a["predictions"]],
+            [p["probability"] for p in b["predictions"]],
+            atol=1e-4,
+        )
     torch_report = _cli("evaluate", clip_run / "best.safetensors", clips, "-f", "json")
     onnx_report = _cli("evaluate", onnx, clips, "-f", "json")
     assert json.loads(onnx_report[1])["confusion"] == json.loads(torch_report[1])["confusion"]
     short = torch.zeros(1, 100)  # shorter than the stack needs: padded, as the torch model does
     with torch.no_grad():
-        np.testing.assert_allclose(net(short).numpy(),
-                                   vc.load_model(clip_run / "best.safetensors")(short).numpy(),
-                                   atol=1e-4)
+        np.testing.assert_allclose(
+            net(short).numpy(),
+            vc.load_model(clip_run / "best.safetensors")(short).numpy(),
+            atol=1e-4,
+        )
 
 
 def test_config_and_data_errors_are_reported(clips: Path, tmp_path: Path) -> None:
@@ -379,8 +396,9 @@ def test_val_fraction_and_unreadable_clip(clips: Path, tmp_path: Path) -> None:
 REPO = Path(__file__).parents[1]
 
 
-def test_esc10_recipe_config_and_fold_script(clips: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_esc10_recipe_config_and_fold_script(
+    clips: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import importlib.util
 
     from voicecnn.config import load_toml
@@ -390,15 +408,22 @@ def test_esc10_recipe_config_and_fold_script(clips: Path, tmp_path: Path,
     assert cfg.data.train == ("../shared/data/nonspeech/esc10",) and cfg.data.clip_s == 5.0
     assert cfg.train.select_metric == "accuracy" and cfg.threads == 1
     assert (REPO / "recipes" / "esc10" / "README.md").is_file()
-    spec = importlib.util.spec_from_file_location("_esc10_folds",
-                                                  REPO / "recipes" / "esc10" / "run_folds.py")
+    spec = importlib.util.spec_from_file_location(
+        "_esc10_folds", REPO / "recipes" / "esc10" / "run_folds.py"
+    )
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     tiny = clip_config(clips, tmp_path / "unused", max_steps=2, eval_every=2)
-    sets = [f"data.train=[{json.dumps(str(clips))}]", "data.clip_s=0.5",
-            f"model.stages={_toml(tiny['model']['stages'])}", "train.batch_size=3",
-            "train.max_steps=2", "train.eval_every=2", "train.warmup_steps=1"]
+    sets = [
+        f"data.train=[{json.dumps(str(clips))}]",
+        "data.clip_s=0.5",
+        f"model.stages={toml_value(tiny['model']['stages'])}",
+        "train.batch_size=3",
+        "train.max_steps=2",
+        "train.eval_every=2",
+        "train.warmup_steps=1",
+    ]
     args = ["--out", str(tmp_path / "cv"), "--folds", "1", "2", "--json"]
     args += [a for s in sets for a in ("--set", s)]
     assert script.main(args) == 0
@@ -421,16 +446,22 @@ def test_esc10_recipe_config_and_fold_script(clips: Path, tmp_path: Path,
 
 def test_lists_as_train_and_val_sources(clips: Path, tmp_path: Path) -> None:
     def write_list(name: str, fold: int, kinds: tuple[str, ...]) -> Path:
-        rows = [{"audio": str(p), "label": p.parent.name}
-                for k in kinds for p in sorted((clips / k).glob(f"{fold}-*.wav"))]
+        rows = [
+            {"audio": str(p), "label": p.parent.name}
+            for k in kinds
+            for p in sorted((clips / k).glob(f"{fold}-*.wav"))
+        ]
         path = tmp_path / name
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         return path
 
     raw = clip_config(clips, tmp_path / "run", max_steps=2)
-    raw["data"] = {**raw["data"], "val_fold": 0,
-                   "train": [str(write_list("train.jsonl", 1, CLASSES))],
-                   "val": [str(write_list("val.jsonl", 2, CLASSES[:2]))]}
+    raw["data"] = {
+        **raw["data"],
+        "val_fold": 0,
+        "train": [str(write_list("train.jsonl", 1, CLASSES))],
+        "val": [str(write_list("val.jsonl", 2, CLASSES[:2]))],
+    }
     result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
     assert (result.card["train_clips"], result.card["val_clips"]) == (6, 4)
     assert vc.load_model(result.best).class_names == CLASSES

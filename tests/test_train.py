@@ -71,15 +71,20 @@ def vad_config(data: Path, out: Path, **train: Any) -> dict[str, Any]:
     }
 
 
+def toml_value(value: Any) -> str:
+    """``value`` as TOML: dicts as inline tables, lists as arrays."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)  # strings, numbers and booleans read the same in TOML
+
+
 def write_toml(cfg: dict[str, Any], path: Path) -> Path:
-    """Write a two-level config dict as TOML (enough for these tests)."""
-
-    def value(v: Any) -> str:
-        return json.dumps(v)  # strings, numbers, booleans and lists read the same in TOML
-
-    top = [f"{k} = {value(v)}" for k, v in cfg.items() if not isinstance(v, dict)]
+    """Write a config dict as TOML: top-level tables as sections, deeper ones inline."""
+    top = [f"{k} = {toml_value(v)}" for k, v in cfg.items() if not isinstance(v, dict)]
     tables = [
-        f"[{k}]\n" + "\n".join(f"{kk} = {value(vv)}" for kk, vv in v.items())
+        f"[{k}]\n" + "\n".join(f"{kk} = {toml_value(vv)}" for kk, vv in v.items())
         for k, v in cfg.items()
         if isinstance(v, dict)
     ]
