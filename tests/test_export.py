@@ -27,6 +27,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[vc.VadCnn, Path]
     model = vc.create_model("vad_cnn1d_xs").eval()
     path = tmp_path_factory.mktemp("onnx") / "m.onnx"
     assert export_onnx(model, path, arch="vad_cnn1d_xs") < 1e-4
+    assert [f.name for f in path.parent.iterdir()] == ["m.onnx"]  # one self-contained file
     return model, path
 
 

@@ -160,6 +160,7 @@ def _export_checked(
         os.replace(tmp, dst)
     finally:
         Path(tmp).unlink(missing_ok=True)
+        Path(tmp + ".data").unlink(missing_ok=True)  # the exporter's external weights, inlined
     return worst
 
 
