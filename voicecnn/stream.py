@@ -1,10 +1,12 @@
 """Streaming detection: audio in chunks of any size, speech start/end events out.
 
-:class:`StreamingDetector` = :class:`~voicecnn.detection.FrameProbStream` (probabilities equal to
-a whole-file pass) + the same :class:`~voicecnn.segments.SegmentRules` as offline detection,
+:class:`StreamingDetector` = frame probabilities equal to a whole-file pass
+(:class:`~voicecnn.incremental.IncrementalVad`, or :class:`~voicecnn.detection.FrameProbStream`
+for any frame model) + the same :class:`~voicecnn.segments.SegmentRules` as offline detection,
 applied to a sliding window of frames. An event is emitted as soon as no later audio can change
 it, so the events of a stream pair up into exactly the segments that :func:`voicecnn.detect`
-returns for the same audio, for every way of cutting it into chunks.
+returns for the same audio, for every way of cutting it into chunks. Most chunks switch
+nothing: the tracker then only counts frames, so a chunk costs little more than its frames.
 
 When is a boundary decided?
 
@@ -243,10 +245,8 @@ class SegmentTracker:
             times = [start + rules.min_speech]
             if end != n:  # a group still growing has no settling times yet
                 times += [end + rules.min_silence, end + 2 * rules.pad_frames + 1]
-            for t in times:
-                if n < t < wake - self._anchor:
-                    wake = self._anchor + t
-        return wake
+            wake = min([wake, *(t for t in times if t > n)])
+        return wake if wake == _NEVER else self._anchor + wake
 
     def _decide(self, *, final: bool, duration_s: float) -> list[SpeechEvent]:
         """Send the boundaries no later audio can change, then drop settled frames.
