@@ -218,6 +218,20 @@ def test_incremental_engine_with_plans_dropped(
     np.testing.assert_allclose(probs, vc.frame_probs(model, wave), atol=1e-5)
 
 
+def test_incremental_engine_with_the_fallbacks(
+    model: vc.VadCnn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numpy's rfft and dispatching np.dot, used where scipy's pocketfft binding or
+    np.dot._implementation are missing, give the same probabilities."""
+    from voicecnn import incremental
+
+    monkeypatch.setattr(incremental, "_rfft", incremental._numpy_rfft)
+    monkeypatch.setattr(incremental, "_dot", np.dot)
+    wave = speechlike(2.0, seed=26)
+    probs = _pushed(incremental.IncrementalVad(model), wave, [512])
+    np.testing.assert_allclose(probs, vc.frame_probs(model, wave), atol=1e-5)
+
+
 def test_incremental_reset_repeats_the_stream_exactly(model: vc.VadCnn) -> None:
     """After reset the cached calls of the steady state are reused: same numbers, bit for bit."""
     from voicecnn.incremental import IncrementalVad
