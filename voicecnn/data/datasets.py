@@ -452,9 +452,10 @@ def negative_crops(
     n_frames = _crop_frames(crop_s, hop / cfg.sample_rate)
     sources = _ClipSources([Path(c) for c in clips], speech=False, cfg=cfg, cache_size=len(clips))
     lo, hi = cfg.level_dbfs
+    seed = _check_count(seed, "seed")
     out = []
     for i in range(_check_count(n, "n")):
-        rng = _rng(_check_count(seed, "seed"), 0, i)
+        rng = _rng(seed, 0, i)
         crop = random_crop(sources[int(rng.integers(len(sources)))], n_frames, rng, hop).wave
         wave = np.resize(crop, n_frames * hop) if len(crop) else np.zeros(n_frames * hop)
         gain = 10 ** ((rng.uniform(lo, hi) - rms_db(wave)) / 20)
