@@ -202,7 +202,7 @@ def synthetic_rir(
     direct-to-reverberant ratio sets how distant the talker sounds (low DRR = far-field).
     """
     rt60 = rng.uniform(*rt60_s)
-    n = int(min(rt60, 1.2) * sample_rate)
+    n = int(min(rt60, 2.0) * sample_rate)
     t = np.arange(n) / sample_rate
     tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
     sos = signal.butter(1, rng.uniform(2000, 7000), fs=sample_rate, output="sos")
@@ -219,13 +219,19 @@ def synthetic_rir(
     return np.asarray(rir / np.sqrt(np.sum(rir**2)), dtype=np.float32)
 
 
-def reverberate(wave: F32, rir: F32) -> F32:
-    """Convolve with ``rir`` (aligned on its strongest tap), keeping the length and the RMS."""
+def reverberate(wave: F32, rir: F32, *, tail: bool = False) -> F32:
+    """Convolve with ``rir`` (aligned on its strongest tap), keeping the RMS.
+
+    The result has the length of ``wave``, or with ``tail`` also the reverberation that rings on
+    after its end (``len(rir) - 1`` samples past the strongest tap). The RMS over the span of
+    ``wave`` is kept either way.
+    """
     if len(wave) == 0:
         return wave
     lag = int(np.argmax(np.abs(rir)))
-    y = signal.fftconvolve(wave, rir)[lag : lag + len(wave)]
-    gain = np.sqrt((np.mean(wave.astype(np.float64) ** 2) + _EPS) / (np.mean(y**2) + _EPS))
+    y = signal.fftconvolve(wave, rir)[lag : None if tail else lag + len(wave)]
+    span = y[: len(wave)]
+    gain = np.sqrt((np.mean(wave.astype(np.float64) ** 2) + _EPS) / (np.mean(span**2) + _EPS))
     return np.asarray(y * gain, dtype=np.float32)
 
 
@@ -264,12 +270,19 @@ class MixCfg:
         p_speech: Chance that a mixture contains speech at all.
         max_utterances: Most speech crops placed in one mixture (they may overlap).
         snr_db: Speech-to-background range (speech RMS over its active samples).
+        p_clean: Chance that a speech mixture is a clean recording instead: the background
+            sits ``clean_snr_db`` below the speech, under the clips' own low-level tails and
+            floors (which their labels call non-speech), as in studio or close-talk audio.
+        clean_snr_db: Speech-to-background range of those clean mixtures.
         level_dbfs: Overall mixture RMS range after everything (quiet levels included).
         p_real_bg: Chance of a real non-speech background.
         p_synth_bg: Chance of a synthetic background (coloured noise, hum, tones, clicks).
         p_babble: Chance of low-level babble under the speech.
         babble_below_db: How far below the speech the babble sits.
         p_reverb: Chance of reverberating each utterance (synthetic or real RIR).
+        rt60_s: Reverberation time range of the synthetic rooms (the RIR stops at 2 s).
+        reverb_tails: Keep the reverberation that rings on after an utterance's crop ends
+            (labelled non-speech, as its dry labels say) instead of cutting it with the crop.
         p_real_rir: Among reverberated utterances, chance of using a real RIR.
         p_telephone: Chance of the telephone channel on the whole mixture.
     """
@@ -280,12 +293,16 @@ class MixCfg:
     p_speech: float = 0.75
     max_utterances: int = 3
     snr_db: tuple[float, float] = (-5.0, 30.0)
+    p_clean: float = 0.0
+    clean_snr_db: tuple[float, float] = (40.0, 70.0)
     level_dbfs: tuple[float, float] = (-55.0, -12.0)
     p_real_bg: float = 0.85
     p_synth_bg: float = 0.4
     p_babble: float = 0.1
     babble_below_db: tuple[float, float] = (12.0, 30.0)
     p_reverb: float = 0.5
+    rt60_s: tuple[float, float] = (0.15, 1.0)
+    reverb_tails: bool = False
     p_real_rir: float = 0.15
     p_telephone: float = 0.15
 
@@ -391,10 +408,11 @@ def make_mixture(
                 rir = (
                     rirs[int(rng.integers(len(rirs)))]
                     if use_real
-                    else synthetic_rir(rng, cfg.sample_rate)
+                    else synthetic_rir(rng, cfg.sample_rate, cfg.rt60_s)
                 )
-                wave = reverberate(wave, rir)
-            active = np.repeat(crop.labels > 0, cfg.hop)
+                wave = reverberate(wave, rir, tail=cfg.reverb_tails)
+            active = np.zeros(len(wave), dtype=bool)  # a reverberation tail is not speech
+            active[: len(crop.labels) * cfg.hop] = np.repeat(crop.labels > 0, cfg.hop)
             level = rms_db(wave, active)
             gain_db = (0.0 if i == 0 else rng.uniform(-10.0, 0.0)) - level
             _place(fg, wave * 10 ** (gain_db / 20), t0 * cfg.hop)
@@ -406,8 +424,11 @@ def make_mixture(
         active = np.repeat(labels > 0, cfg.hop)
         speech_db = rms_db(fg, active)
         bg_db = rms_db(bg)
-        bg *= 10 ** ((speech_db - rng.uniform(*cfg.snr_db) - bg_db) / 20)
-        if rng.random() < cfg.p_babble:
+        # p_clean draws only when set, so mixtures of configs without it stay as they were
+        clean = cfg.p_clean > 0 and rng.random() < cfg.p_clean
+        snr_db = rng.uniform(*(cfg.clean_snr_db if clean else cfg.snr_db))
+        bg *= 10 ** ((speech_db - snr_db - bg_db) / 20)
+        if not clean and rng.random() < cfg.p_babble:
             bab = babble(speech[int(rng.integers(len(speech)))], n, rng)
             fg += bab * 10 ** ((speech_db - rng.uniform(*cfg.babble_below_db)) / 20)
     x = (fg + bg).astype(np.float32)
