@@ -14,6 +14,7 @@ from voicecnn.data.mix import (
     speech_labels,
     synthetic_rir,
 )
+from voicecnn.errors import ConfigError
 
 SR, HOP = 16000, 160
 
@@ -138,3 +139,36 @@ def test_reverberation_tails_ring_past_the_labels(tails: bool) -> None:
         assert max(after) < 40.0  # 50-200 ms after the labels: the room still rings
     else:
         assert min(after) > 60.0  # cut with the crop: only the clean background
+
+
+def test_wet_labels_keep_the_loud_part_of_the_tail() -> None:
+    rng = np.random.default_rng(6)
+    dry = burst(rng)
+    ending = Source(dry.wave[: 3 * SR // 2], dry.labels[:150])
+    speech, noise = [[ending]], [[white(rng)]]
+    base = {
+        "p_reverb": 1.0,
+        "p_clean": 1.0,
+        "clean_snr_db": (70.0, 70.0),
+        "reverb_tails": True,
+        "rt60_s": (1.0, 1.0),
+    }
+    grown = []
+    for seed in range(6):
+        dry_mix = make_mixture(speech, noise, np.random.default_rng(seed), quiet_cfg(**base))
+        wet_mix = make_mixture(
+            speech, noise, np.random.default_rng(seed), quiet_cfg(**base, reverb_labels="wet")
+        )
+        # the same room and crop: one waveform up to the levels set from the labels
+        assert np.corrcoef(dry_mix[0], wet_mix[0])[0, 1] > 0.999
+        assert np.all(wet_mix[1] >= dry_mix[1])
+        end = int(np.flatnonzero(dry_mix[1])[-1]) + 1
+        if end + 60 <= len(dry_mix[1]):
+            grown.append(int(wet_mix[1][end:].sum()))
+    # a 1 s RT60 falls 35 dB in ~0.58 s: the wet labels run on for a few hundred ms, not all
+    assert grown and all(15 <= g <= 60 for g in grown)
+
+
+def test_reverb_labels_must_be_dry_or_wet() -> None:
+    with pytest.raises(ConfigError, match="reverb_labels"):
+        MixCfg(reverb_labels="damp")

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import soxr
 from scipy import signal
 
+from voicecnn.errors import ConfigError
 from voicecnn.segments import clean_mask
 
 __all__ = [
@@ -282,7 +283,12 @@ class MixCfg:
         p_reverb: Chance of reverberating each utterance (synthetic or real RIR).
         rt60_s: Reverberation time range of the synthetic rooms (the RIR stops at 2 s).
         reverb_tails: Keep the reverberation that rings on after an utterance's crop ends
-            (labelled non-speech, as its dry labels say) instead of cutting it with the crop.
+            instead of cutting it with the crop.
+        reverb_labels: Labels of a reverberated utterance: ``"dry"``, those of the dry speech
+            (every bit of reverberation is non-speech), or ``"wet"``, those plus the frames of
+            the reverberant speech within the labelling rule's 35 dB of its loudest
+            (:func:`speech_labels`: the rule the dry clips are labelled by, so a room's tail
+            counts as speech as long as a clip's own recorded reverberation would).
         p_real_rir: Among reverberated utterances, chance of using a real RIR.
         p_telephone: Chance of the telephone channel on the whole mixture.
     """
@@ -303,8 +309,13 @@ class MixCfg:
     p_reverb: float = 0.5
     rt60_s: tuple[float, float] = (0.15, 1.0)
     reverb_tails: bool = False
+    reverb_labels: str = "dry"
     p_real_rir: float = 0.15
     p_telephone: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.reverb_labels not in ("dry", "wet"):
+            raise ConfigError(f"augment.reverb_labels = {self.reverb_labels!r}: use 'dry' or 'wet'")
 
     @property
     def n_frames(self) -> int:
@@ -403,6 +414,7 @@ def make_mixture(
                 continue
             t0 = int(rng.integers(0, t_total - len(crop.labels) + 1))
             wave = crop.wave.astype(np.float32)
+            utt = crop.labels
             if rng.random() < cfg.p_reverb:
                 use_real = rirs and rng.random() < cfg.p_real_rir
                 rir = (
@@ -411,14 +423,16 @@ def make_mixture(
                     else synthetic_rir(rng, cfg.sample_rate, cfg.rt60_s)
                 )
                 wave = reverberate(wave, rir, tail=cfg.reverb_tails)
-            active = np.zeros(len(wave), dtype=bool)  # a reverberation tail is not speech
-            active[: len(crop.labels) * cfg.hop] = np.repeat(crop.labels > 0, cfg.hop)
+                if cfg.reverb_labels == "wet":
+                    wet = speech_labels(wave, hop=cfg.hop, sample_rate=cfg.sample_rate)
+                    utt = np.maximum(np.pad(utt, (0, len(wet) - len(utt))), wet)
+            active = np.zeros(len(wave), dtype=bool)  # a tail past the labels is not speech
+            active[: len(utt) * cfg.hop] = np.repeat(utt > 0, cfg.hop)
             level = rms_db(wave, active)
             gain_db = (0.0 if i == 0 else rng.uniform(-10.0, 0.0)) - level
             _place(fg, wave * 10 ** (gain_db / 20), t0 * cfg.hop)
-            labels[t0 : t0 + len(crop.labels)] = np.maximum(
-                labels[t0 : t0 + len(crop.labels)], crop.labels
-            )
+            span = utt[: t_total - t0]
+            labels[t0 : t0 + len(span)] = np.maximum(labels[t0 : t0 + len(span)], span)
     bg = _background(negatives, negative_weights, n, rng, cfg)
     if labels.any():
         active = np.repeat(labels > 0, cfg.hop)
