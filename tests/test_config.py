@@ -77,6 +77,28 @@ def test_overrides_and_toml(tmp_path: Path) -> None:
         vc.load_toml(Outer, tmp_path / "none.toml")
 
 
+def test_a_config_lays_its_settings_over_its_base(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('sizes = [7]\nflag = true\n[inner]\nname = "a"\nrate = 2.0\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.toml").write_text(
+        'base = "../a.toml"\nflag = false\n[inner]\nrate = 3.0\n'
+    )
+    (tmp_path / "c.toml").write_text('base = "sub/b.toml"\nlimit = 1.5\n')
+    # c over b over a: tables merge key by key, later files win, --set overrides win last
+    assert vc.load_toml(Outer, tmp_path / "c.toml", ["inner.name='c'"]) == Outer(
+        Inner(3.0, "c"), (7,), 1.5, False
+    )
+    (tmp_path / "a.toml").write_text('base = "c.toml"\n')
+    with pytest.raises(ConfigError, match="leads back to itself"):
+        vc.load_toml(Outer, tmp_path / "c.toml")
+    (tmp_path / "d.toml").write_text('base = "missing.toml"\n')
+    with pytest.raises(ConfigError, match="missing.toml.*file not found"):
+        vc.load_toml(Outer, tmp_path / "d.toml")
+    (tmp_path / "e.toml").write_text("base = 3\n")
+    with pytest.raises(ConfigError, match="base must be the path"):
+        vc.load_toml(Outer, tmp_path / "e.toml")
+
+
 def test_dumps_toml_round_trips_a_run_config(tmp_path: Path) -> None:
     from voicecnn.train.run import RunCfg
 

@@ -165,13 +165,8 @@ def _deep_copy(data: dict[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in data.items()}
 
 
-def load_toml(cls: type[T], path: str | Path, overrides: list[str] | None = None) -> T:
-    """Read a TOML file into dataclass ``cls``, applying ``key=value`` overrides.
-
-    Raises:
-        ConfigError: If the file is missing or malformed, or a key or type is wrong.
-    """
-    p = Path(path)
+def _read_toml(p: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The settings of TOML file ``p``, on top of those of its ``base`` file (recursively)."""
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
@@ -180,7 +175,39 @@ def load_toml(cls: type[T], path: str | Path, overrides: list[str] | None = None
         raise ConfigError(f"cannot read '{p}': {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"'{p}' is not valid TOML: {e}") from e
-    return cfg_from_dict(cls, apply_overrides(data, overrides or []), where=str(p))
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"'{p}': base must be the path of another TOML config")
+    base_path = (p.parent / Path(base).expanduser()).resolve()
+    if base_path in seen or base_path == p.resolve():
+        raise ConfigError(f"'{p}': base '{base}' leads back to itself")
+    return _merge(_read_toml(base_path, (*seen, p.resolve())), data)
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``top``'s settings laid over it, table by table."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_toml(cls: type[T], path: str | Path, overrides: list[str] | None = None) -> T:
+    """Read a TOML file into dataclass ``cls``, applying ``key=value`` overrides.
+
+    A file may start from another: ``base = "other.toml"`` (relative to the file) loads that
+    one first and lays this file's settings over it, table by table; bases may chain.
+
+    Raises:
+        ConfigError: If a file is missing or malformed, bases loop, or a key or type is wrong.
+    """
+    p = Path(path)
+    return cfg_from_dict(cls, apply_overrides(_read_toml(p), overrides or []), where=str(p))
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
