@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,18 @@ from voicecnn.segments import SegmentRules
 from voicecnn.stream import SegmentTracker, StreamingDetector, events_to_segments
 
 from .conftest import speechlike
+
+# The incremental engine folds batch norm into the convolutions and sums in another order than
+# torch: both are float32 approximations of one function. The engine is checked against the
+# float64 truth (it stays within ~2e-6 of it); torch's float32 path itself strays up to ~1.4e-5
+# on the bundled weights, so comparisons with it allow for that.
+EXACT_ATOL = 5e-6
+TORCH32_ATOL = 3e-5
+
+
+def exact_probs(model: vc.VadCnn, wave: np.ndarray) -> np.ndarray:
+    """The model's frame probabilities computed in float64."""
+    return vc.frame_probs(copy.deepcopy(model).double(), wave.astype(np.float64))
 
 HOP = 0.01
 
@@ -123,7 +136,8 @@ def test_detector_equals_offline_for_any_chunking(model: vc.VadCnn, sizes: list[
     last = det.flush()
     probs.append(last.probs)
     events += last.events
-    np.testing.assert_allclose(np.concatenate(probs), offline.probs, atol=1e-5)
+    np.testing.assert_allclose(np.concatenate(probs), offline.probs, atol=TORCH32_ATOL)
+    np.testing.assert_allclose(np.concatenate(probs), exact_probs(model, wave), atol=EXACT_ATOL)
     assert events_to_segments(events) == offline.segments
 
 
@@ -133,8 +147,8 @@ def test_single_samples_and_int16_stereo_chunks(model: vc.VadCnn) -> None:
     det = StreamingDetector(model)
     out = [det.feed(stereo[i : i + 1]).probs for i in range(1600)]
     out += [det.feed(stereo[1600:]).probs, det.flush().probs]
-    ref = vc.frame_probs(model, stereo.astype(np.float32).mean(1) / 32768)
-    np.testing.assert_allclose(np.concatenate(out), ref, atol=1e-5)
+    ref = exact_probs(model, stereo.astype(np.float32).mean(1) / 32768)
+    np.testing.assert_allclose(np.concatenate(out), ref, atol=EXACT_ATOL)
 
 
 def test_other_rate_matches_detect_file(model: vc.VadCnn, tmp_path: Path) -> None:
@@ -200,9 +214,10 @@ def test_incremental_engine_equals_torch_for_trained_models(name: str) -> None:
 
     model = vc.load_model(name)
     wave = speechlike(4.1, seed=23)
-    ref = vc.frame_probs(model, wave)
+    ref = exact_probs(model, wave)
     for sizes in ([160], [320], [512], [480, 7, 1100, 3000], [5000]):
-        np.testing.assert_allclose(_pushed(IncrementalVad(model), wave, sizes), ref, atol=1e-5)
+        pushed = _pushed(IncrementalVad(model), wave, sizes)
+        np.testing.assert_allclose(pushed, ref, atol=EXACT_ATOL)
 
 
 def test_incremental_engine_with_plans_dropped(
@@ -215,7 +230,7 @@ def test_incremental_engine_with_plans_dropped(
     wave = speechlike(3.0, seed=25)
     sizes = np.random.default_rng(4).integers(1, 2500, 50).tolist()
     probs = _pushed(incremental.IncrementalVad(model), wave, sizes)
-    np.testing.assert_allclose(probs, vc.frame_probs(model, wave), atol=1e-5)
+    np.testing.assert_allclose(probs, exact_probs(model, wave), atol=EXACT_ATOL)
 
 
 def test_incremental_engine_with_the_fallbacks(
@@ -229,7 +244,7 @@ def test_incremental_engine_with_the_fallbacks(
     monkeypatch.setattr(incremental, "_dot", np.dot)
     wave = speechlike(2.0, seed=26)
     probs = _pushed(incremental.IncrementalVad(model), wave, [512])
-    np.testing.assert_allclose(probs, vc.frame_probs(model, wave), atol=1e-5)
+    np.testing.assert_allclose(probs, exact_probs(model, wave), atol=EXACT_ATOL)
 
 
 def test_incremental_reset_repeats_the_stream_exactly(model: vc.VadCnn) -> None:

@@ -162,22 +162,19 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(
         config.replace("~/.cache/voicecnn/default_vad", str(cache))
     )
-    cfg = load_toml(
-        RunCfg,
-        tmp_path / "config.toml",
-        [
-            f"out_dir={json.dumps(str(tmp_path / 'run'))}",
-            "arch='vad_cnn1d_xs'",
-            "data.workers=0",
-            "data.clip_items=16",
-            "data.val_mixtures=4",
-            "data.val_negative_crops=2",
-            "data.crop_s=1.0",
-            "train.batch_size=8",
-            "train.max_steps=4",
-            "train.eval_every=2",
-        ],
-    )
+    overrides = [
+        f"out_dir={json.dumps(str(tmp_path / 'run'))}",
+        "arch='vad_cnn1d_xs'",
+        "data.workers=0",
+        "data.clip_items=16",
+        "data.val_mixtures=4",
+        "data.val_negative_crops=2",
+        "data.crop_s=1.0",
+        "train.batch_size=8",
+        "train.max_steps=4",
+        "train.eval_every=2",
+    ]
+    cfg = load_toml(RunCfg, tmp_path / "config.toml", overrides)
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
     card = result.card
     assert card["recipe"] == "recipes/default_vad" and card["rirs"] == 1
@@ -187,3 +184,21 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         "step_2.safetensors",
         "step_4.safetensors",
     ]
+    # stage 2 starts from stage 1's pick with config.toml (its base) under it
+    (tmp_path / "stage2.toml").write_text(
+        (REPO / "recipes" / "default_vad" / "stage2.toml").read_text()
+    )
+    tiny = [o for o in overrides if not o.startswith("out_dir")]
+    stage2 = load_toml(
+        RunCfg,
+        tmp_path / "stage2.toml",
+        [
+            f"init={json.dumps(str(tmp_path / 'run' / 'best.safetensors'))}",
+            f"out_dir={json.dumps(str(tmp_path / 'run2'))}",
+            *tiny,
+        ],
+    )
+    assert stage2.data.clip_weights == cfg.data.clip_weights and stage2.augment.reverb_tails
+    card2 = train(stage2, device=torch.device("cpu"), log=lambda s: None).card
+    assert card2["init"] == str(tmp_path / "run" / "best.safetensors")
+    assert card2["stage"].startswith("2 of 2") and card2["recipe"] == "recipes/default_vad"
