@@ -4,8 +4,9 @@ Every function is pure: randomness comes only from the ``numpy.random.Generator`
 so a seed reproduces a mixture exactly. Waveforms are float32 mono at ``sample_rate`` Hz; frame
 labels use the model's framing (frame ``t`` covers samples ``[t * hop, (t + 1) * hop)``).
 
-Labels come from the *clean, dry* speech (before reverberation, noise and filters) and are
-tight: only gaps shorter than ``max_gap_s`` are filled, longer pauses stay non-speech.
+Labels come from the *clean* speech (before noise and filters; before reverberation too, unless
+``MixCfg.reverb_labels = "wet"``) and are tight: only gaps shorter than ``max_gap_s`` are filled,
+longer pauses stay non-speech.
 """
 
 from __future__ import annotations
