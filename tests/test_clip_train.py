@@ -197,28 +197,17 @@ def _epoch_targets(ds: ClipDataset, epoch: int) -> list[torch.Tensor]:
 def test_shift_rolls_and_gain_scales() -> None:
     rng = np.random.default_rng(0)
     wave = rng.standard_normal(SR).astype(np.float32)
-    only_shift = ClipDataset(
-        [wave],
-        [0],
-        num_classes=1,
-        clip_s=1.0,
-        sample_rate=SR,
-        augment=ClipAugmentCfg(shift_s=0.1, gain_db=0.0),
-        seed=1,
-    )
-    x = only_shift[0][0].numpy()
+
+    def augmented(augment: ClipAugmentCfg) -> np.ndarray:
+        ds = ClipDataset(
+            [wave], [0], num_classes=1, clip_s=1.0, sample_rate=SR, augment=augment, seed=1
+        )
+        return ds[0][0].numpy()
+
+    x = augmented(ClipAugmentCfg(shift_s=0.1, gain_db=0.0))
     k = int(np.argmax([np.dot(np.roll(wave, s), x) for s in range(-1600, 1601)])) - 1600
     np.testing.assert_array_equal(x, np.roll(wave, k))  # a circular shift: nothing lost
-    only_gain = ClipDataset(
-        [wave],
-        [0],
-        num_classes=1,
-        clip_s=1.0,
-        sample_rate=SR,
-        augment=ClipAugmentCfg(shift_s=0.0, gain_db=6.0),
-        seed=1,
-    )
-    ratio = only_gain[0][0].numpy() / wave
+    ratio = augmented(ClipAugmentCfg(shift_s=0.0, gain_db=6.0)) / wave
     assert np.allclose(ratio, ratio[0]) and 0.5 <= ratio[0] <= 2.0 and ratio[0] != 1.0
     with pytest.raises(ValueError, match="mixup_prob"):
         ClipAugmentCfg(mixup_prob=2.0)
