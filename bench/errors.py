@@ -17,16 +17,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy.ndimage import distance_transform_edt
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # `import sets`, `import peers` as the other scripts do
 
 import sets  # noqa: E402
-from peers.grid import GRID_HOP, read_wav, segments_to_mask  # noqa: E402
-
-import voicecnn as vc  # noqa: E402
+from peers.grid import GRID_HOP, read_wav  # noqa: E402
+from peers.voicecnn_vad import VoiceCnn  # noqa: E402
 
 EDGES_MS = (0, 30, 60, 110, 210, 510)  # distance bins, ms (the last one open)
 
@@ -47,9 +45,7 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=["clean", "long_form", "music", "effects"])
     ap.add_argument("--cache", type=Path, default=sets.DEFAULT_CACHE)
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    model = vc.load_model(args.model)
-    cfg = vc.DetectCfg()
+    system = VoiceCnn(args.model)  # run.py's voicecnn: one thread, DetectCfg() defaults
     items = sets.build_all(args.cache.expanduser())
     for name in args.sets:
         kind = sets.SET_INFO[name].kind
@@ -59,8 +55,7 @@ def main() -> None:
         for it in (i for i in items if i.set == name and i.labels):
             wave = read_wav(it.wav)
             labels = np.load(str(it.labels)).astype(bool)[: wave.size // GRID_HOP]
-            det = vc.detect_wave(model, wave, cfg)
-            speech = segments_to_mask([(g.start, g.end) for g in det.segments], labels.size)
+            speech = system.process(wave)[1][: labels.size]
             if kind == "nonspeech":
                 print(f"  {it.name:16s} false alarms {speech.mean():.3f}  {it.sources[0]}")
                 continue

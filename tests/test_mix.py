@@ -28,6 +28,12 @@ def burst(rng: np.random.Generator) -> Source:
     return Source(wave, speech_labels(wave))
 
 
+def ending(rng: np.random.Generator) -> Source:
+    """The burst cut where the tone ends: a crop of it ends with the speech."""
+    dry = burst(rng)
+    return Source(dry.wave[: 3 * SR // 2], dry.labels[:150])
+
+
 def white(rng: np.random.Generator) -> Source:
     wave = (0.1 * rng.standard_normal(4 * SR)).astype(np.float32)
     return Source(wave, np.zeros(len(wave) // HOP, np.float32))
@@ -119,9 +125,7 @@ def test_reverberate_keeps_the_rms_and_optionally_the_tail() -> None:
 @pytest.mark.parametrize("tails", [False, True])
 def test_reverberation_tails_ring_past_the_labels(tails: bool) -> None:
     rng = np.random.default_rng(5)
-    dry = burst(rng)
-    ending = Source(dry.wave[: 3 * SR // 2], dry.labels[:150])  # the crop ends with the tone
-    speech, noise = [[ending]], [[white(rng)]]
+    speech, noise = [[ending(rng)]], [[white(rng)]]
     cfg = quiet_cfg(
         p_reverb=1.0, p_clean=1.0, clean_snr_db=(70.0, 70.0), reverb_tails=tails, rt60_s=(1.0, 1.0)
     )
@@ -143,9 +147,7 @@ def test_reverberation_tails_ring_past_the_labels(tails: bool) -> None:
 
 def test_wet_labels_keep_the_loud_part_of_the_tail() -> None:
     rng = np.random.default_rng(6)
-    dry = burst(rng)
-    ending = Source(dry.wave[: 3 * SR // 2], dry.labels[:150])
-    speech, noise = [[ending]], [[white(rng)]]
+    speech, noise = [[ending(rng)]], [[white(rng)]]
     base = {
         "p_reverb": 1.0,
         "p_clean": 1.0,
