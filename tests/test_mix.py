@@ -155,22 +155,35 @@ def test_wet_labels_keep_the_loud_part_of_the_tail() -> None:
         "reverb_tails": True,
         "rt60_s": (1.0, 1.0),
     }
-    grown = []
+    grown, grown_15db = [], []
     for seed in range(6):
         dry_mix = make_mixture(speech, noise, np.random.default_rng(seed), quiet_cfg(**base))
         wet_mix = make_mixture(
             speech, noise, np.random.default_rng(seed), quiet_cfg(**base, reverb_labels="wet")
         )
+        wet_15db = make_mixture(
+            speech,
+            noise,
+            np.random.default_rng(seed),
+            quiet_cfg(**base, reverb_labels="wet", wet_label_db=15.0),
+        )
         # the same room and crop: one waveform up to the levels set from the labels
         assert np.corrcoef(dry_mix[0], wet_mix[0])[0, 1] > 0.999
         assert np.all(wet_mix[1] >= dry_mix[1])
+        assert np.all(wet_15db[1] >= dry_mix[1])
         end = int(np.flatnonzero(dry_mix[1])[-1]) + 1
         if end + 60 <= len(dry_mix[1]):
             grown.append(int(wet_mix[1][end:].sum()))
+            grown_15db.append(int(wet_15db[1][end:].sum()))
     # a 1 s RT60 falls 35 dB in ~0.58 s: the wet labels run on for a few hundred ms, not all
     assert grown and all(15 <= g <= 60 for g in grown)
+    # 15 dB down is reached in ~0.25 s: the labels stop >= 150 ms sooner in the same decay
+    assert all(g15 <= g - 15 for g15, g in zip(grown_15db, grown, strict=True))
+    assert all(g15 <= 35 for g15 in grown_15db)
 
 
 def test_reverb_labels_must_be_dry_or_wet() -> None:
     with pytest.raises(ConfigError, match="reverb_labels"):
         MixCfg(reverb_labels="damp")
+    with pytest.raises(ConfigError, match="wet_label_db"):
+        MixCfg(reverb_labels="wet", wet_label_db=-20.0)

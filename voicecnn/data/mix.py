@@ -287,9 +287,12 @@ class MixCfg:
             instead of cutting it with the crop.
         reverb_labels: Labels of a reverberated utterance: ``"dry"``, those of the dry speech
             (every bit of reverberation is non-speech), or ``"wet"``, those plus the frames of
-            the reverberant speech within the labelling rule's 35 dB of its loudest
-            (:func:`speech_labels`: the rule the dry clips are labelled by, so a room's tail
-            counts as speech as long as a clip's own recorded reverberation would).
+            the reverberant speech within ``wet_label_db`` of its loudest
+            (:func:`speech_labels`; at the default 35 dB, the rule the dry clips are labelled
+            by, so a room's tail counts as speech as long as a clip's own recorded
+            reverberation would; fewer dB end the wet labels sooner in the decay).
+        wet_label_db: How far below the reverberant utterance's loudest frame ``"wet"``
+            labels reach (positive dB).
         p_real_rir: Among reverberated utterances, chance of using a real RIR.
         p_telephone: Chance of the telephone channel on the whole mixture.
     """
@@ -311,12 +314,15 @@ class MixCfg:
     rt60_s: tuple[float, float] = (0.15, 1.0)
     reverb_tails: bool = False
     reverb_labels: str = "dry"
+    wet_label_db: float = 35.0
     p_real_rir: float = 0.15
     p_telephone: float = 0.15
 
     def __post_init__(self) -> None:
         if self.reverb_labels not in ("dry", "wet"):
             raise ConfigError(f"augment.reverb_labels = {self.reverb_labels!r}: use 'dry' or 'wet'")
+        if not 0.0 < self.wet_label_db <= 80.0:
+            raise ConfigError(f"augment.wet_label_db = {self.wet_label_db!r}: use a number of dB in (0, 80]")
 
     @property
     def n_frames(self) -> int:
@@ -425,7 +431,9 @@ def make_mixture(
                 )
                 wave = reverberate(wave, rir, tail=cfg.reverb_tails)
                 if cfg.reverb_labels == "wet":
-                    wet = speech_labels(wave, hop=cfg.hop, sample_rate=cfg.sample_rate)
+                    wet = speech_labels(
+                        wave, hop=cfg.hop, sample_rate=cfg.sample_rate, rel_db=-cfg.wet_label_db
+                    )
                     utt = np.maximum(np.pad(utt, (0, len(wet) - len(utt))), wet)
             active = np.zeros(len(wave), dtype=bool)  # a tail past the labels is not speech
             active[: len(utt) * cfg.hop] = np.repeat(utt > 0, cfg.hop)
