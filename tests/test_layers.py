@@ -59,6 +59,23 @@ def test_strided_pool_changes_time_stride_and_height() -> None:
     assert stack.time_stride == 2 and stack.height_stride == 4 and stack.out_channels == 8
 
 
+@pytest.mark.parametrize("pool", [(2, 1), (2, 2), (3, 2)])
+@pytest.mark.parametrize("size", [(16, 40), (17, 41)])
+def test_tiling_max_pool_matches_torch(pool: tuple[int, int], size: tuple[int, int]) -> None:
+    # The stack's own pool (a reshape and a maximum) against torch's max_pool2d: values, the
+    # floor of a ragged edge, and gradients (random inputs: no ties).
+    stack = ConvStack(1, (StageCfg(4, pool=pool),), dims=2)
+    pool_layer = stack.layers[-1]
+    x = torch.randn(2, 4, *size, requires_grad=True)
+    ref_x = x.detach().clone().requires_grad_(True)
+    y, ref = pool_layer(x), torch.nn.functional.max_pool2d(ref_x, pool)
+    assert torch.equal(y, ref)
+    g = torch.randn_like(ref)
+    y.backward(g)
+    ref.backward(g)
+    assert torch.equal(x.grad, ref_x.grad)
+
+
 def test_stage_cfg_validation() -> None:
     with pytest.raises(ValueError, match="positive"):
         StageCfg(0)
