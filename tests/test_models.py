@@ -58,8 +58,8 @@ def test_vad_context_bounds_dependence(name: str) -> None:
     model = vc.create_model(name).eval()
     past, future = model.context_frames
     hop = model.hop_length
-    wave = torch.randn(1, 200 * hop)
-    t = 100
+    t = past + 40  # a frame with audio on both sides of its context
+    wave = torch.randn(1, (t + future + 60) * hop)
     base = model(wave)[0, t]
     before, after = wave.clone(), wave.clone()
     before[0, : (t - past) * hop] = torch.randn((t - past) * hop)

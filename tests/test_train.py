@@ -21,7 +21,7 @@ from voicecnn.config import cfg_from_dict, load_toml
 from voicecnn.errors import CheckpointError, ConfigError
 from voicecnn.segments import Segment
 from voicecnn.train.metrics import accuracy, match_segments
-from voicecnn.train.run import RunCfg, train
+from voicecnn.train.run import RunCfg, _build_model, _grow_from, train
 
 runner = CliRunner()
 
@@ -231,9 +231,31 @@ def test_finetune_from_weights(recordings: Path, tiny_weights: Path, tmp_path: P
     cfg = cfg_from_dict(RunCfg, {**raw, "arch": "", "init": str(tiny_weights)})
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
     assert result.card["init"] == str(tiny_weights) and result.card["arch"] == "vad_cnn1d_xs"
-    other = {**raw, "arch": "vad_cnn1d_s", "init": str(tiny_weights), "out_dir": "unused"}
-    with pytest.raises(ConfigError, match="but init"):
-        train(cfg_from_dict(RunCfg, other), device=torch.device("cpu"))
+
+
+def test_grow_a_longer_context_from_weights(recordings: Path, tmp_path: Path) -> None:
+    # vad_cnn2d_s_long from the bundled vad_cnn2d_s: the shared layers are copied and the new
+    # dilation-32 block passes its input through, so before training it computes what its
+    # init does (to the new batch norm's eps); training then runs and records both names.
+    raw = vad_config(recordings, tmp_path / "grow", max_steps=2, eval_every=2)
+    cfg = cfg_from_dict(RunCfg, {**raw, "arch": "vad_cnn2d_s_long", "init": "vad_cnn2d_s"})
+    grown, arch = _build_model(cfg, {})
+    assert arch == "vad_cnn2d_s_long"
+    wave, _ = sf.read(recordings / "rec0.wav", dtype="float32")
+    with torch.inference_mode():
+        x = torch.from_numpy(wave)[None]
+        ours = torch.sigmoid(grown.eval()(x))
+        theirs = torch.sigmoid(vc.load_model("vad_cnn2d_s")(x))
+    assert ours.shape == theirs.shape and (ours - theirs).abs().max() < 1e-3
+    assert (theirs > 0.5).any() and (theirs < 0.5).any()  # a real test: both classes present
+    result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
+    assert result.card["arch"] == "vad_cnn2d_s_long" and result.card["init"] == "vad_cnn2d_s"
+    assert vc.read_metadata(result.best)["arch"] == "vad_cnn2d_s_long"
+    # weights of another kind of model cannot seed a VAD
+    image = tmp_path / "img.safetensors"
+    vc.save_weights(vc.create_model("img_cnn2d_s"), image, arch="img_cnn2d_s")
+    with pytest.raises(ConfigError, match="not a VadCnn"):
+        _grow_from(vc.create_model("vad_cnn2d_s_long"), str(image))
 
 
 def _two_class_images(path: Path, n: int = 120, seed: int = 0) -> Path:

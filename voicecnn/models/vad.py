@@ -167,14 +167,15 @@ def _cfg_1d(width: int) -> VadCnnCfg:
     return VadCnnCfg(dims=1, stages=stages)
 
 
-def _cfg_2d(widths: tuple[int, int, int], width_t: int) -> VadCnnCfg:
+def _cfg_2d(
+    widths: tuple[int, int, int], width_t: int, dilations: tuple[int, ...] = (2, 4, 8, 16)
+) -> VadCnnCfg:
     # Three 3x3 conv stages halve the mel axis (64 -> 8) with max-pooling; the (C x 8) map is
-    # then treated as channels by dilated 1-D convs over time.
+    # then treated as channels by dilated 1-D convs over time (past context 0.65 s with
+    # dilations up to 16; each further doubling adds 2 x dilation frames of past only).
     stages = tuple(StageCfg(w, kernel=3, lookahead=1, pool=(2, 1)) for w in widths)
-    temporal = (
-        StageCfg(width_t, kernel=1),
-        *_temporal_1d(width_t, 3, (2, 4, 8, 16), (2, 2, 0, 0)),
-    )
+    lookaheads = (2, 2) + (0,) * (len(dilations) - 2)
+    temporal = (StageCfg(width_t, kernel=1), *_temporal_1d(width_t, 3, dilations, lookaheads))
     return VadCnnCfg(dims=2, stages=stages, temporal=temporal)
 
 
@@ -194,6 +195,16 @@ def vad_cnn1d_s(**overrides: Any) -> VadCnn:
 def vad_cnn2d_s(**overrides: Any) -> VadCnn:
     """2-D VAD, 8-16-32 channels over mel x time, 48 temporal channels (~47k parameters)."""
     return _build(_cfg_2d((8, 16, 32), 48), overrides)
+
+
+@register_model("vad_cnn2d_s_long")
+def vad_cnn2d_s_long(**overrides: Any) -> VadCnn:
+    """``vad_cnn2d_s`` with one more temporal conv (dilation 32): 1.3 s of past (~54k parameters).
+
+    Its layers up to the new one are named as in ``vad_cnn2d_s``, so it can start from those
+    weights (``init`` with ``arch = "vad_cnn2d_s_long"``).
+    """
+    return _build(_cfg_2d((8, 16, 32), 48, (2, 4, 8, 16, 32)), overrides)
 
 
 @register_model("vad_cnn2d_m")

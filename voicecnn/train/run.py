@@ -61,6 +61,7 @@ from voicecnn.data.manifest import (
 from voicecnn.data.mix import MixCfg
 from voicecnn.detection import DetectCfg, FrameModel, frame_probs
 from voicecnn.errors import CheckpointError, ConfigError, DataError
+from voicecnn.layers import ConvNormAct
 from voicecnn.models import create_model
 from voicecnn.models._registry import model_task
 from voicecnn.segments import Segment, to_targets
@@ -208,7 +209,10 @@ class RunCfg:
             clip classifier).
         arch: Registered model name (``voicecnn models``); may be empty when ``init`` is set.
         init: Weights to start from (bundled name or ``.safetensors`` path) for fine-tuning;
-            a classifier's head is replaced when the number of classes differs.
+            a classifier's head is replaced when the number of classes differs. With an
+            ``arch`` other than init's, the new model takes every weight of the same name and
+            shape, and its new blocks start as pass-throughs (e.g. ``vad_cnn2d_s_long`` from
+            ``vad_cnn2d_s``).
         out_dir: Run directory.
         device: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ``cuda:1``...; resolved by the
             caller (:func:`resolve_device`).
@@ -314,10 +318,9 @@ def _build_model(cfg: RunCfg, from_data: dict[str, Any]) -> tuple[Any, str]:
     input size and pixel statistics); they apply to fresh models, while ``init`` weights keep
     theirs and only get a new head when the number of classes differs.
     """
-    if cfg.init:
+    grow = bool(cfg.init and cfg.arch and cfg.arch != read_metadata(cfg.init)["arch"])
+    if cfg.init and not grow:
         arch = str(read_metadata(cfg.init)["arch"])
-        if cfg.arch and cfg.arch != arch:
-            raise ConfigError(f"arch = {cfg.arch!r} but init {cfg.init!r} is a {arch!r}")
         if cfg.model:
             raise ConfigError("model overrides cannot change the architecture of init weights")
         model: Any = load_model(cfg.init)
@@ -329,15 +332,55 @@ def _build_model(cfg: RunCfg, from_data: dict[str, Any]) -> tuple[Any, str]:
     if model_task(arch) != cfg.task:
         raise ConfigError(f"{arch!r} is a {model_task(arch)!r} model, but task = {cfg.task!r}")
     base = cfg_to_dict(model.cfg)
-    if not cfg.init:
+    if not cfg.init or grow:
         implied = {k: v for k, v in from_data.items() if base.get(k) is not None}
         model = type(model)(
             cfg_from_dict(type(model.cfg), {**base, **implied, **cfg.model}, where="model")
         )
+    if grow:
+        _grow_from(model, cfg.init)
     n_classes = from_data.get("num_classes")
     if n_classes is not None and model.num_classes != n_classes:
         model.reset_head(n_classes, from_data.get("class_names", ()))
     return model, arch
+
+
+def _grow_from(model: nn.Module, init: str) -> None:
+    """Start a model of another architecture from ``init``'s weights.
+
+    Every tensor with the same name and shape is copied. A conv block none of whose tensors were
+    copied and that maps its width to itself starts as a pass-through (identity at its
+    current-time tap), so a stack grown by blocks begins close to what ``init`` computed.
+    """
+    src = load_model(init)
+    if type(src) is not type(model):
+        raise ConfigError(f"init {init!r} is a {type(src).__name__}, not a {type(model).__name__}")
+    ours = model.state_dict()
+    same = {k: v for k, v in src.state_dict().items() if k in ours and ours[k].shape == v.shape}
+    if not same:
+        raise ConfigError(f"init {init!r} shares no weights with this {type(model).__name__}")
+    model.load_state_dict(same, strict=False)
+    for name, block in model.named_modules():
+        if isinstance(block, ConvNormAct) and not any(k.startswith(f"{name}.") for k in same):
+            _pass_through(block)
+    new = sorted({k.rsplit(".", 1)[0] for k in ours if k not in same})
+    print(f"init {init}: {len(same)} of {len(ours)} tensors copied; new: {', '.join(new)}",
+          flush=True)
+
+
+def _pass_through(block: ConvNormAct) -> None:
+    conv = block[1]
+    past = block.time_padding[0]
+    dilation = conv.dilation[-1]
+    if conv.in_channels != conv.out_channels or past % dilation:
+        return
+    with torch.no_grad():
+        conv.weight.zero_()
+        eye = torch.eye(conv.in_channels)
+        if conv.weight.dim() == 3:
+            conv.weight[:, :, past // dilation] = eye
+        else:
+            conv.weight[:, :, (conv.weight.shape[2] - 1) // 2, past // dilation] = eye
 
 
 # --- VAD data and figures ---------------------------------------------------------------------
