@@ -20,9 +20,10 @@ from .conftest import speechlike
 
 # The incremental engine folds batch norm into the convolutions and sums in another order than
 # torch: both are float32 approximations of one function. The engine is checked against the
-# float64 truth (it stays within ~2e-6 of it); torch's float32 path itself strays up to ~1.4e-5
-# on the bundled weights, so comparisons with it allow for that.
-EXACT_ATOL = 5e-6
+# float64 truth (within ~5e-6 of it on the default model's six-layer temporal stack); torch's
+# float32 path itself strays up to ~2.1e-5 on the same weights, so comparisons with it allow
+# for that.
+EXACT_ATOL = 1e-5
 TORCH32_ATOL = 3e-5
 
 

@@ -137,7 +137,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         return str(path)
 
     speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs")
-    negatives = ("esc10", "music", "noise", "music_more", "effects")
+    negatives = ("esc10", "music", "noise", "music_more", "effects", "music_games")
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     split = {
         "train": {
@@ -201,4 +201,22 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     assert stage2.data.clip_weights == cfg.data.clip_weights and stage2.augment.reverb_tails
     card2 = train(stage2, device=torch.device("cpu"), log=lambda s: None).card
     assert card2["init"] == str(tmp_path / "run" / "best.safetensors")
-    assert card2["stage"].startswith("2 of 2") and card2["recipe"] == "recipes/default_vad"
+    assert card2["stage"].startswith("2 of 3") and card2["recipe"] == "recipes/default_vad"
+    # stage 3 starts from stage 2's pick, over stage2.toml and config.toml
+    (tmp_path / "stage3.toml").write_text(
+        (REPO / "recipes" / "default_vad" / "stage3.toml").read_text()
+    )
+    stage3 = load_toml(
+        RunCfg,
+        tmp_path / "stage3.toml",
+        [
+            f"init={json.dumps(str(tmp_path / 'run2' / 'best.safetensors'))}",
+            f"out_dir={json.dumps(str(tmp_path / 'run3'))}",
+            *tiny,
+        ],
+    )
+    assert stage3.augment.reverb_tails and stage3.augment.p_speech < stage2.augment.p_speech
+    assert stage3.data.clip_weights["music"] > stage2.data.clip_weights["music"]
+    card3 = train(stage3, device=torch.device("cpu"), log=lambda s: None).card
+    assert card3["init"] == str(tmp_path / "run2" / "best.safetensors")
+    assert card3["stage"].startswith("3 of 3") and card3["nonspeech_clips"]["music_games"] == 1
