@@ -1,12 +1,13 @@
 """Fetch the data of the default VAD recipe and write its train/validation split.
 
 Installs the Debian packages it reads (Asterisk prompts, Fish Fillets Czech dialogue, Wesnoth
-music, other game soundtracks and effects), downloads two PyPI source packages for their labelled recordings (pyannote.audio's
-``sample.wav`` + ``.rttm``; pocketsphinx's LibriVox ``.wav`` + ``.lab``), unpacks just those
-files, and writes to the cache directory ``split.json`` (the file lists), ``sources.json``
-(licences), and what ``voicecnn train recipes/default_vad/config.toml`` reads: clip lists in
-named groups under ``clips/train`` and ``clips/val``, ``rirs.txt`` and ``val_real.jsonl``. Audio
-is read in place (``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
+music, other game soundtracks and effects), downloads two PyPI source packages for their
+labelled recordings (pyannote.audio's ``sample.wav`` + ``.rttm``; pocketsphinx's LibriVox
+``.wav`` + ``.lab``), unpacks just those files, and writes to the cache directory
+``split.json`` (the file lists), ``sources.json`` (licences), and what
+``voicecnn train recipes/default_vad/config.toml`` reads: clip lists in named groups under
+``clips/train`` and ``clips/val``, ``rirs.txt`` and ``val_real.jsonl``. Audio is read in place
+(``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
 repository.
 
     python recipes/default_vad/prepare.py [--out ~/.cache/voicecnn/default_vad]

@@ -322,7 +322,9 @@ class MixCfg:
         if self.reverb_labels not in ("dry", "wet"):
             raise ConfigError(f"augment.reverb_labels = {self.reverb_labels!r}: use 'dry' or 'wet'")
         if not 0.0 < self.wet_label_db <= 80.0:
-            raise ConfigError(f"augment.wet_label_db = {self.wet_label_db!r}: use a number of dB in (0, 80]")
+            raise ConfigError(
+                f"augment.wet_label_db = {self.wet_label_db!r}: use a number of dB in (0, 80]"
+            )
 
     @property
     def n_frames(self) -> int:

@@ -370,17 +370,19 @@ def _grow_from(model: nn.Module, init: str) -> None:
 
 def _pass_through(block: ConvNormAct) -> None:
     conv = block[1]
+    assert isinstance(conv, nn.Conv1d | nn.Conv2d)
     past = block.time_padding[0]
-    dilation = conv.dilation[-1]
+    dilation = int(conv.dilation[-1])
     if conv.in_channels != conv.out_channels or past % dilation:
         return
+    weight = conv.weight
     with torch.no_grad():
-        conv.weight.zero_()
+        weight.zero_()
         eye = torch.eye(conv.in_channels)
-        if conv.weight.dim() == 3:
-            conv.weight[:, :, past // dilation] = eye
+        if weight.dim() == 3:
+            weight[:, :, past // dilation] = eye
         else:
-            conv.weight[:, :, (conv.weight.shape[2] - 1) // 2, past // dilation] = eye
+            weight[:, :, (weight.shape[2] - 1) // 2, past // dilation] = eye
 
 
 # --- VAD data and figures ---------------------------------------------------------------------
