@@ -239,8 +239,12 @@ def test_grow_a_longer_context_from_weights(recordings: Path, tmp_path: Path) ->
     # init does (to the new batch norm's eps); training then runs and records both names.
     raw = vad_config(recordings, tmp_path / "grow", max_steps=2, eval_every=2)
     cfg = cfg_from_dict(RunCfg, {**raw, "arch": "vad_cnn2d_s_long", "init": "vad_cnn2d_s"})
-    grown, arch = _build_model(cfg, {})
+    said: list[str] = []
+    grown, arch = _build_model(cfg, {}, said.append)
     assert arch == "vad_cnn2d_s_long"
+    assert said == [
+        "init vad_cnn2d_s: 55 of 61 tensors copied; new: temporal.layers.5.1, temporal.layers.5.2"
+    ]
     wave, _ = sf.read(recordings / "rec0.wav", dtype="float32")
     with torch.inference_mode():
         x = torch.from_numpy(wave)[None]

@@ -311,16 +311,19 @@ def _rank_world() -> tuple[int, int]:
 # --- models -----------------------------------------------------------------------------------
 
 
-def _build_model(cfg: RunCfg, from_data: dict[str, Any]) -> tuple[Any, str]:
+def _build_model(
+    cfg: RunCfg, from_data: dict[str, Any], log: Callable[[str], None] = print
+) -> tuple[Any, str]:
     """The model to train and its registry name: from ``init`` or a fresh ``arch``.
 
     ``from_data`` holds config values the data implies (a classifier's classes, channels,
     input size and pixel statistics); they apply to fresh models, while ``init`` weights keep
     theirs and only get a new head when the number of classes differs.
     """
-    grow = bool(cfg.init and cfg.arch and cfg.arch != read_metadata(cfg.init)["arch"])
+    init_arch = str(read_metadata(cfg.init)["arch"]) if cfg.init else ""
+    grow = bool(cfg.init and cfg.arch and cfg.arch != init_arch)
     if cfg.init and not grow:
-        arch = str(read_metadata(cfg.init)["arch"])
+        arch = init_arch
         if cfg.model:
             raise ConfigError("model overrides cannot change the architecture of init weights")
         model: Any = load_model(cfg.init)
@@ -338,15 +341,15 @@ def _build_model(cfg: RunCfg, from_data: dict[str, Any]) -> tuple[Any, str]:
             cfg_from_dict(type(model.cfg), {**base, **implied, **cfg.model}, where="model")
         )
     if grow:
-        _grow_from(model, cfg.init)
+        log(_grow_from(model, cfg.init))
     n_classes = from_data.get("num_classes")
     if n_classes is not None and model.num_classes != n_classes:
         model.reset_head(n_classes, from_data.get("class_names", ()))
     return model, arch
 
 
-def _grow_from(model: nn.Module, init: str) -> None:
-    """Start a model of another architecture from ``init``'s weights.
+def _grow_from(model: nn.Module, init: str) -> str:
+    """Start a model of another architecture from ``init``'s weights; return what was copied.
 
     Every tensor with the same name and shape is copied. A conv block none of whose tensors were
     copied and that maps its width to itself starts as a pass-through (identity at its
@@ -364,8 +367,7 @@ def _grow_from(model: nn.Module, init: str) -> None:
         if isinstance(block, ConvNormAct) and not any(k.startswith(f"{name}.") for k in same):
             _pass_through(block)
     new = sorted({k.rsplit(".", 1)[0] for k in ours if k not in same})
-    print(f"init {init}: {len(same)} of {len(ours)} tensors copied; new: {', '.join(new)}",
-          flush=True)
+    return f"init {init}: {len(same)} of {len(ours)} tensors copied; new: {', '.join(new)}"
 
 
 def _pass_through(block: ConvNormAct) -> None:
@@ -844,7 +846,7 @@ def train(
         model, arch, data = clip_run(cfg, device)
         loss_fn = soft_cross_entropy
     else:
-        model, arch = _build_model(cfg, {})
+        model, arch = _build_model(cfg, {}, log)
         data = _vad_data(cfg, model)
         loss_fn = frame_bce
     n_params = sum(p.numel() for p in model.parameters())
