@@ -49,6 +49,11 @@ def test_recipe_configs_are_valid() -> None:
     tune = load_toml(RunCfg, REPO / "recipes" / "finetune" / "config.toml")
     assert own.arch and own.init == "" and tune.init == vc.DEFAULT_MODEL and tune.arch == ""
     assert tune.train.lr < own.train.lr and tune.train.max_steps < own.train.max_steps
+    # the context ablation: stage 3 with one more dilated conv, as a model override
+    ctx = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3_ctx64.toml")
+    stage3 = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3.toml")
+    assert ctx.arch == stage3.arch and ctx.init == stage3.init
+    assert [t["dilation"] for t in ctx.model["temporal"]][-2:] == [32, 64]
 
 
 def test_own_data_recipe(tmp_path: Path) -> None:
