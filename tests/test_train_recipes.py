@@ -53,7 +53,7 @@ def test_recipe_configs_are_valid() -> None:
     ctx = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3_ctx64.toml")
     stage3 = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3.toml")
     assert ctx.arch == stage3.arch and ctx.init == stage3.init
-    assert [t["dilation"] for t in ctx.model["temporal"]][-2:] == [32, 64]
+    assert [t.get("dilation", 1) for t in ctx.model["temporal"]][-2:] == [32, 64]
 
 
 def test_own_data_recipe(tmp_path: Path) -> None:
