@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # `import sets`, `import peers`, `import run` as scripts do
 
 import sets  # noqa: E402
 from peers.grid import GRID_HOP, read_wav, segments_to_mask  # noqa: E402
+from peers.voicecnn_vad import VoiceCnn  # noqa: E402
 from run import decision_scores  # noqa: E402
 
 import voicecnn as vc  # noqa: E402
@@ -36,8 +37,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=sets.DEFAULT_CACHE)
     ap.add_argument("--thresholds", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    model = vc.load_model(args.model)
+    system = VoiceCnn(args.model)  # run.py's voicecnn: one thread, DetectCfg() defaults
+    model = system.model
     # run.py's pools: the independent speech sets and the non-speech sets
     items = [
         it
@@ -53,7 +54,7 @@ def main() -> None:
         scored.append((sets.SET_INFO[it.set].kind, vc.frame_probs(model, wave), labels, wave.size))
     print(f"{args.model or vc.DEFAULT_MODEL}: {len(items)} files")
     for t in args.thresholds:
-        cfg = vc.DetectCfg(threshold=t, neg_threshold=max(0.0, t - 0.15))
+        cfg = replace(system.cfg, threshold=t, neg_threshold=max(0.0, t - 0.15))
         by_kind: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         for kind, probs, labels, n_samples in scored:
             segs = cfg.segments(probs, model.frame_hop_s, n_samples / sets.SAMPLE_RATE)
