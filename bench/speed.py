@@ -6,7 +6,7 @@ Measures, for every bundled model (and optionally every architecture):
   * peak resident memory of ``voicecnn detect`` on a generated 1-hour file (a subprocess);
   * wall time of ``voicecnn detect`` on a 10 s file, start-up included (median of runs).
 
-Usage: python bench/speed.py [--all-archs] [--hour-minutes 60]
+Usage: python bench/speed.py [--model NAME_OR_PATH ...] [--all-archs] [--hour-minutes 60]
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ def peak_rss_mb(args: list[str]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", default=None,
+                        help="bundled name or .safetensors (repeatable; default: every bundled)")
     parser.add_argument("--all-archs", action="store_true", help="also time untrained archs")
     parser.add_argument("--hour-minutes", type=float, default=60.0)
     args = parser.parse_args()
@@ -82,7 +84,7 @@ def main() -> None:
           f"python {platform.python_version()}\n")
     print("| model | parameters | RTF, 1 thread | x real time |")
     print("|---|---:|---:|---:|")
-    names = vc.bundled_models()
+    names = args.model or vc.bundled_models()
     models = {n: vc.load_model(n) for n in names}
     if args.all_archs:
         models |= {f"{n} (arch)": vc.create_model(n).eval() for n in vc.list_models("vad")}
