@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
+import voicecnn as vc
 from voicecnn.cli import app
 
 from .conftest import speechlike
@@ -114,6 +115,18 @@ def test_models_lists_architectures_and_bundled_weights() -> None:
     assert any(b["default"] for b in data["bundled"])
     code, out, _ = _run("models")
     assert code == 0 and "Bundled weights" in out
+
+
+def test_models_table_keeps_whole_names_on_a_narrow_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from voicecnn.cli import _render
+
+    monkeypatch.setattr(_render.out_console, "width", 60)
+    code, out, _ = _run("models")
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 60
+    for name in vc.list_models():
+        assert f" {name} " in out, name
 
 
 def test_python_dash_m_entry_point(wav_file: Path, tiny_weights: Path) -> None:

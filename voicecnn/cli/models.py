@@ -38,15 +38,17 @@ def models(
         write_stdout(json.dumps({"architectures": archs, "bundled": bundled}) + "\n")
         return
     t = Table(title="Architectures (voicecnn.create_model)", title_justify="left")
-    for col in ("name", "parameters", "frame hop (s)", "receptive field (s)", "lookahead (s)"):
-        t.add_column(col, justify="left" if col == "name" else "right")
+    # names never wrap or get cut (users type them); narrow terminals wrap the headers instead
+    t.add_column("name", no_wrap=True)
+    for col in ("parameters", "frame hop (s)", "receptive field (s)", "lookahead (s)"):
+        t.add_column(col, justify="right")
     for a in archs:
         t.add_row(str(a["name"]), f"{a['parameters']:,}", *(str(a.get(k, "-")) for k in
                   ("frame_hop_s", "receptive_field_s", "lookahead_s")))
     out_console.print(t)
     b = Table(title="Bundled weights (voicecnn.load_model, --model)", title_justify="left")
     for col in ("name", "architecture", "parameters", "default"):
-        b.add_column(col)
+        b.add_column(col, no_wrap=col in ("name", "architecture"))
     for w in bundled:
         params = f"{w['parameters']:,}" if isinstance(w["parameters"], int) else "-"
         b.add_row(w["name"], w["arch"], params, "yes" if w["default"] else "")
