@@ -48,6 +48,8 @@ APT_PACKAGES = (
     "warzone2100-music",
     "xmoto-data",
     "extremetuxracer-data",
+    "fretsonfire-songs-muldjord",
+    "fretsonfire-songs-sectoid",
 )
 ASTERISK = Path("/usr/share/asterisk/sounds")
 ASTERISK_TRAIN = ("en_US_f_Allison", "es_MX_f_Allison", "fr_CA_f_June")
@@ -74,6 +76,11 @@ MUSIC_GAMES = (
     "/usr/share/games/xmoto/Textures/Musics/*.ogg",
     "/usr/share/games/etr/music/*.ogg",
 )
+# Rock and metal lead guitar: the guitar stems of the Frets on Fire songs (Muldjord, Sectoid),
+# and Sectoid's instrumental backing stems (Muldjord's backing stems carry growled vocals: left
+# out). Distorted lead guitar with bends is the music the nets most take for speech.
+FOF = "/usr/share/games/fretsonfire/data/songs"
+MUSIC_ROCK = (f"{FOF}/*/*/guitar.ogg", f"{FOF}/sectoid/*/song.ogg")
 EFFECTS = ("/usr/share/games/frozen-bubble/snd/*.ogg", "/usr/share/games/colobot/sounds/*.wav")
 ESC_VAL_FOLD = "5"
 
@@ -109,6 +116,11 @@ SOURCES: dict[str, dict[str, str]] = {
     "music_games": {
         "licence": "GPL-2+",
         "origin": "Debian warzone2100-music, xmoto-data (music), extremetuxracer-data (music)",
+    },
+    "music_rock": {
+        "licence": "CC BY-SA 3.0 (Muldjord); MIT (Sectoid)",
+        "origin": "Debian fretsonfire-songs-muldjord (guitar stems), "
+        "fretsonfire-songs-sectoid (guitar and backing stems)",
     },
     "effects": {
         "licence": "GPL-2; GPL-3+",
@@ -268,6 +280,7 @@ def build_split(real: list[dict[str, Any]]) -> dict[str, Any]:
                 "noise": shared(lambda r: r["set"] == "noise"),
                 "music_more": _glob(MUSIC_MORE),
                 "music_games": _glob(MUSIC_GAMES),
+                "music_rock": _glob(MUSIC_ROCK),
                 "effects": [f for f in _glob(EFFECTS) if "zik" not in Path(f).name],
             },
             "rirs": shared(lambda r: r["role"] == "rir"),
