@@ -49,11 +49,15 @@ def test_recipe_configs_are_valid() -> None:
     tune = load_toml(RunCfg, REPO / "recipes" / "finetune" / "config.toml")
     assert own.arch and own.init == "" and tune.init == vc.DEFAULT_MODEL and tune.arch == ""
     assert tune.train.lr < own.train.lr and tune.train.max_steps < own.train.max_steps
-    # the context ablation: stage 3 with one more dilated conv, as a model override
-    ctx = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3_ctx64.toml")
+    # stage 3 grows stage 2 into the default; stage3_long.toml into the shorter bundled net
     stage3 = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3.toml")
-    assert ctx.arch == stage3.arch and ctx.init == stage3.init
-    assert [t.get("dilation", 1) for t in ctx.model["temporal"]][-2:] == [32, 64]
+    long = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3_long.toml")
+    assert stage3.arch == vc.DEFAULT_MODEL and long.arch == "vad_cnn2d_s_long"
+    assert long.init == stage3.init and long.augment == stage3.augment
+    assert stage3.data.clip_weights["music_rock"] > 0 == long.data.clip_weights["music_rock"]
+    assert {k: v for k, v in long.data.clip_weights.items() if k != "music_rock"} == {
+        k: v for k, v in stage3.data.clip_weights.items() if k != "music_rock"
+    }
 
 
 def test_own_data_recipe(tmp_path: Path) -> None:
@@ -142,7 +146,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         return str(path)
 
     speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs")
-    negatives = ("esc10", "music", "noise", "music_more", "effects", "music_games")
+    negatives = ("esc10", "music", "noise", "music_more", "effects", "music_games", "music_rock")
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     split = {
         "train": {

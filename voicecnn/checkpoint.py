@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 FORMAT_VERSION = "1"
-DEFAULT_MODEL = "vad_cnn2d_s_long"
+DEFAULT_MODEL = "vad_cnn2d_s_xlong"
 _WEIGHTS_PACKAGE = "voicecnn.weights"
 
 

@@ -207,6 +207,13 @@ def vad_cnn2d_s_long(**overrides: Any) -> VadCnn:
     return _build(_cfg_2d((8, 16, 32), 48, (2, 4, 8, 16, 32)), overrides)
 
 
+@register_model("vad_cnn2d_s_xlong")
+def vad_cnn2d_s_xlong(**overrides: Any) -> VadCnn:
+    """``vad_cnn2d_s_long`` with one more temporal conv (dilation 64): 2.5 s of past (~61k
+    parameters); starts from ``vad_cnn2d_s`` or ``vad_cnn2d_s_long`` weights the same way."""
+    return _build(_cfg_2d((8, 16, 32), 48, (2, 4, 8, 16, 32, 64)), overrides)
+
+
 @register_model("vad_cnn2d_m")
 def vad_cnn2d_m(**overrides: Any) -> VadCnn:
     """2-D VAD, 16-24-32 channels over mel x time, 64 temporal channels (~80k parameters)."""
