@@ -2,7 +2,8 @@
 
 Measures, for every bundled model (and optionally every architecture):
   * offline real-time factor on ONE CPU thread (seconds of compute per second of audio),
-    over a 60 s signal, best of several runs, whole pipeline (frontend + network + sigmoid);
+    over a 60 s signal, best of 7 rounds in which the models take turns, whole pipeline
+    (frontend + network + sigmoid);
   * peak resident memory of ``voicecnn detect`` on a generated 1-hour file (a subprocess);
   * wall time of ``voicecnn detect`` on a 10 s file, start-up included (median of runs).
 
@@ -27,17 +28,25 @@ import torch
 import voicecnn as vc
 
 
-def rtf_one_thread(model: torch.nn.Module, seconds: float = 60.0, repeats: int = 5) -> float:
-    """Best-of-``repeats`` compute time per second of audio through ``frame_probs``."""
+def rtf_one_thread(
+    models: dict[str, torch.nn.Module], seconds: float = 60.0, rounds: int = 7
+) -> dict[str, float]:
+    """Best-of-``rounds`` compute time per second of audio through ``frame_probs``, per model.
+
+    The models take turns within each round, so a host that speeds up or slows down during the
+    measurement (shared virtual machines drift by up to ~1.5x) affects them all alike.
+    """
     torch.set_num_threads(1)
     wave = np.random.default_rng(0).standard_normal(int(seconds * 16000)).astype(np.float32) * 0.1
-    vc.frame_probs(model, wave[:16000])  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        vc.frame_probs(model, wave)
-        best = min(best, time.perf_counter() - t0)
-    return best / seconds
+    best = dict.fromkeys(models, float("inf"))
+    for model in models.values():
+        vc.frame_probs(model, wave[:16000])  # warm-up
+    for _ in range(rounds):
+        for name, model in models.items():
+            t0 = time.perf_counter()
+            vc.frame_probs(model, wave)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return {name: t / seconds for name, t in best.items()}
 
 
 def write_long_file(path: Path, minutes: float) -> None:
@@ -88,8 +97,8 @@ def main() -> None:
     models = {n: vc.load_model(n) for n in names}
     if args.all_archs:
         models |= {f"{n} (arch)": vc.create_model(n).eval() for n in vc.list_models("vad")}
-    for name, model in models.items():
-        rtf = rtf_one_thread(model)
+    for name, rtf in rtf_one_thread(models).items():
+        model = models[name]
         params = sum(p.numel() for p in model.parameters())
         print(f"| {name} | {params:,} | {rtf:.5f} | {1 / rtf:,.0f} |")
     with tempfile.TemporaryDirectory() as tmp:
