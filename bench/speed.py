@@ -98,8 +98,7 @@ def main() -> None:
     if args.all_archs:
         models |= {f"{n} (arch)": vc.create_model(n).eval() for n in vc.list_models("vad")}
     for name, rtf in rtf_one_thread(models).items():
-        model = models[name]
-        params = sum(p.numel() for p in model.parameters())
+        params = sum(p.numel() for p in models[name].parameters())
         print(f"| {name} | {params:,} | {rtf:.5f} | {1 / rtf:,.0f} |")
     with tempfile.TemporaryDirectory() as tmp:
         ten = Path(tmp) / "ten.wav"

@@ -78,7 +78,8 @@ MUSIC_GAMES = (
 )
 # Rock and metal lead guitar: the guitar stems of the Frets on Fire songs (Muldjord, Sectoid),
 # and Sectoid's instrumental backing stems (Muldjord's backing stems carry growled vocals: left
-# out). Distorted lead guitar with bends is the music the nets most take for speech.
+# out). The one benchmark track the nets call speech has a gliding, bending lead; these stems
+# were measured as negatives against it (BENCHMARKS.md, stage 3).
 FOF = "/usr/share/games/fretsonfire/data/songs"
 MUSIC_ROCK = (f"{FOF}/*/*/guitar.ogg", f"{FOF}/sectoid/*/song.ogg")
 EFFECTS = ("/usr/share/games/frozen-bubble/snd/*.ogg", "/usr/share/games/colobot/sounds/*.wav")
