@@ -8,7 +8,9 @@ import pytest
 from voicecnn.data.mix import (
     MixCfg,
     Source,
+    hum,
     make_mixture,
+    melody,
     reverberate,
     rms_db,
     speech_labels,
@@ -105,6 +107,49 @@ def test_mixtures_repeat_from_their_seed() -> None:
     b = make_mixture(speech, noise, np.random.default_rng(7), cfg)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def _pitch_span(wave: np.ndarray) -> tuple[float, float]:
+    """Share of pitched frames and the 10-90 % span of their pitch in semitones (pYIN)."""
+    librosa = pytest.importorskip("librosa")
+    f0, voiced, _ = librosa.pyin(wave, fmin=60, fmax=1500, sr=SR, frame_length=1024,
+                                 hop_length=320)
+    semis = 12 * np.log2(f0[voiced])
+    return float(voiced.mean()), float(np.percentile(semis, 90) - np.percentile(semis, 10))
+
+
+def test_melody_is_a_pitched_lead_that_moves() -> None:
+    for seed in range(3):
+        x = melody(3 * SR, np.random.default_rng(seed))
+        assert x.dtype == np.float32 and x.shape == (3 * SR,) and np.isfinite(x).all()
+        assert rms_db(x) == pytest.approx(0.0, abs=0.01)
+        np.testing.assert_array_equal(x, melody(3 * SR, np.random.default_rng(seed)))
+        pitched, span = _pitch_span(x)
+        assert pitched > 0.5 and span > 3.0  # a tune, not a held tone
+    pitched, span = _pitch_span(hum(3 * SR, np.random.default_rng(0)))
+    assert pitched > 0.5 and span < 1.0  # the check tells the two apart
+    at_8k = melody(8000, np.random.default_rng(0), sample_rate=8000)
+    assert at_8k.shape == (8000,) and np.isfinite(at_8k).all()
+
+
+def test_p_melody_adds_a_lead_to_the_background_only() -> None:
+    rng = np.random.default_rng(4)
+    speech, noise = [[burst(rng)]], [[white(rng)]]
+    plain = quiet_cfg(p_speech=0.0)
+    lead = quiet_cfg(p_speech=0.0, p_melody=1.0)
+    for seed in range(3):
+        a, a_labels = make_mixture(speech, noise, np.random.default_rng(seed), plain)
+        b, b_labels = make_mixture(speech, noise, np.random.default_rng(seed), lead)
+        assert not a_labels.any() and not b_labels.any()
+        # white noise alone is flat; the lead's harmonics stand out of it
+        peaks = [float(np.percentile(p, 99.9) / np.median(p))
+                 for p in (np.abs(np.fft.rfft(w)) ** 2 for w in (a, b))]
+        assert peaks[0] < 20.0 and peaks[1] > 3 * peaks[0]
+    # with speech, the lead is background: the labels are the speech's alone
+    on = quiet_cfg(p_melody=1.0)
+    _, labels = make_mixture(speech, noise, np.random.default_rng(0), on)
+    _, without = make_mixture(speech, noise, np.random.default_rng(0), quiet_cfg())
+    np.testing.assert_array_equal(labels, without)
 
 
 def test_reverberate_keeps_the_rms_and_optionally_the_tail() -> None:
