@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -59,6 +60,42 @@ def test_recipe_configs_are_valid() -> None:
     assert {k: v for k, v in long.data.clip_weights.items() if k != "music_rock"} == {
         k: v for k, v in stage3.data.clip_weights.items() if k != "music_rock"
     }
+    # stage 4 goes on from stage 3's pick with its data plus the hard negatives
+    stage4 = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage4.toml")
+    assert stage4.arch == stage3.arch and stage4.init == f"{stage3.out_dir}/best.safetensors"
+    assert stage3.augment.p_melody == 0 and stage4.augment.p_melody > 0
+    assert stage3.data.clip_weights["vocalisations"] == 0
+    assert stage4.data.clip_weights["vocalisations"] > 0
+    assert stage4.train.lr < stage3.train.lr
+
+
+def _default_vad_prepare() -> Any:
+    """``recipes/default_vad/prepare.py`` as a module (it is a script, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "prepare_default_vad", REPO / "recipes" / "default_vad" / "prepare.py"
+    )
+    assert spec is not None and spec.loader is not None
+    prepare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prepare)
+    return prepare
+
+
+def test_default_vad_unpacks_the_cries_not_the_taunts(tmp_path: Path) -> None:
+    import zipfile
+
+    prepare = _default_vad_prepare()
+    pk3 = tmp_path / "players.pk3"
+    names = ["sound/player/liz/pain25_1.wav", "sound/player/liz/taunt.wav",
+             "sound/player/tony/Death1.wav", "sound/player/footsteps/step1.wav",
+             "models/players/liz/skin.tga"]
+    with zipfile.ZipFile(pk3, "w") as z:
+        for name in names:
+            z.writestr(name, name)
+    paths = prepare.unpack_vocalisations(tmp_path / "cache", pk3)
+    assert [Path(p).name for p in paths] == ["liz_pain25_1.wav", "tony_death1.wav"]
+    assert Path(paths[1]).read_text() == "sound/player/tony/Death1.wav"
 
 
 def test_own_data_recipe(tmp_path: Path) -> None:
@@ -125,17 +162,10 @@ def _has_tensorboard() -> bool:
 def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     # prepare.py's lists, read by `voicecnn train recipes/default_vad/config.toml` unchanged
     # but for the cache paths and a tiny schedule: every weight names a group it writes.
-    import importlib.util
-
     import numpy as np
     import soundfile as sf
 
-    spec = importlib.util.spec_from_file_location(
-        "prepare_default_vad", REPO / "recipes" / "default_vad" / "prepare.py"
-    )
-    assert spec is not None and spec.loader is not None
-    prepare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(prepare)
+    prepare = _default_vad_prepare()
     rng = np.random.default_rng(0)
 
     def clip(name: str, speech: bool) -> str:
@@ -147,7 +177,8 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         return str(path)
 
     speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs")
-    negatives = ("esc10", "music", "noise", "music_more", "effects", "music_games", "music_rock")
+    negatives = ("esc10", "music", "noise", "music_more", "effects", "music_games", "music_rock",
+                 "vocalisations")
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     split = {
         "train": {

@@ -50,6 +50,7 @@ APT_PACKAGES = (
     "extremetuxracer-data",
     "fretsonfire-songs-muldjord",
     "fretsonfire-songs-sectoid",
+    "openarena-081-players",
 )
 ASTERISK = Path("/usr/share/asterisk/sounds")
 ASTERISK_TRAIN = ("en_US_f_Allison", "es_MX_f_Allison", "fr_CA_f_June")
@@ -82,6 +83,11 @@ MUSIC_GAMES = (
 # were measured as negatives against it (BENCHMARKS.md, stage 3).
 FOF = "/usr/share/games/fretsonfire/data/songs"
 MUSIC_ROCK = (f"{FOF}/*/*/guitar.ogg", f"{FOF}/sectoid/*/song.ogg")
+# Non-verbal human (and creature) vocalisations: the OpenArena player models' pain, death, jump,
+# fall, gasp and drowning cries (16 characters, 206 clips, 3.3 min), unpacked from the game's
+# pk3 (a zip). Their taunts are left out: some are words. Hedgewars' voices stay the benchmark's.
+OPENARENA_PLAYERS = Path("/usr/share/games/openarena/baseoa/pak2-players.pk3")
+OPENARENA_CRIES = ("pain", "death", "jump", "fall", "gasp", "drown")
 EFFECTS = ("/usr/share/games/frozen-bubble/snd/*.ogg", "/usr/share/games/colobot/sounds/*.wav")
 ESC_VAL_FOLD = "5"
 
@@ -122,6 +128,10 @@ SOURCES: dict[str, dict[str, str]] = {
         "licence": "CC BY-SA 3.0 (Muldjord); MIT (Sectoid)",
         "origin": "Debian fretsonfire-songs-muldjord (guitar stems), "
         "fretsonfire-songs-sectoid (guitar and backing stems)",
+    },
+    "vocalisations": {
+        "licence": "GPL-2",
+        "origin": "Debian openarena-081-players (player pain, death, jump, fall, gasp sounds)",
     },
     "effects": {
         "licence": "GPL-2; GPL-3+",
@@ -228,6 +238,30 @@ def fetch_real(out: Path) -> list[dict[str, Any]]:
     return items
 
 
+def unpack_vocalisations(out: Path, pk3: Path = OPENARENA_PLAYERS) -> list[str]:
+    """The player models' non-verbal sounds from ``pk3`` as ``out/vocalisations/MODEL_NAME.wav``.
+
+    Every ``sound/player/MODEL/NAME.wav`` whose name starts with one of
+    :data:`OPENARENA_CRIES` (not the taunts, nor footsteps); returns their sorted paths.
+    """
+    dest = out / "vocalisations"
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with zipfile.ZipFile(pk3) as z:
+        for name in z.namelist():
+            parts = name.split("/")
+            if (
+                len(parts) == 4
+                and parts[:2] == ["sound", "player"]
+                and name.lower().endswith(".wav")
+                and parts[3].lower().startswith(OPENARENA_CRIES)
+            ):
+                path = dest / f"{parts[2]}_{parts[3].lower()}"
+                path.write_bytes(z.read(name))
+                paths.append(str(path))
+    return sorted(paths)
+
+
 def _glob(patterns: tuple[str, ...]) -> list[str]:
     """Absolute glob patterns -> sorted matching files."""
     return sorted(str(p) for pat in patterns for p in Path("/").glob(pat.lstrip("/")))
@@ -238,7 +272,7 @@ def _manifest() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def build_split(real: list[dict[str, Any]]) -> dict[str, Any]:
+def build_split(real: list[dict[str, Any]], vocalisations: list[str]) -> dict[str, Any]:
     """File lists for training and validation, split by speaker / voice / fold / track."""
     rows = _manifest()
 
@@ -282,6 +316,7 @@ def build_split(real: list[dict[str, Any]]) -> dict[str, Any]:
                 "music_more": _glob(MUSIC_MORE),
                 "music_games": _glob(MUSIC_GAMES),
                 "music_rock": _glob(MUSIC_ROCK),
+                "vocalisations": vocalisations,
                 "effects": [f for f in _glob(EFFECTS) if "zik" not in Path(f).name],
             },
             "rirs": shared(lambda r: r["role"] == "rir"),
@@ -368,7 +403,7 @@ def main() -> None:
         ap.error(f"--out must be outside the repository ({REPO})")
     out.mkdir(parents=True, exist_ok=True)
     ensure_apt(APT_PACKAGES)
-    split = build_split(fetch_real(out))
+    split = build_split(fetch_real(out), unpack_vocalisations(out))
     (out / "split.json").write_text(json.dumps(split, indent=1))
     (out / "sources.json").write_text(json.dumps(SOURCES, indent=1))
     write_lists(split, out)
