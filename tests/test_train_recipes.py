@@ -60,13 +60,8 @@ def test_recipe_configs_are_valid() -> None:
     assert {k: v for k, v in long.data.clip_weights.items() if k != "music_rock"} == {
         k: v for k, v in stage3.data.clip_weights.items() if k != "music_rock"
     }
-    # stage 4 goes on from stage 3's pick with its data plus the hard negatives
-    stage4 = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage4.toml")
-    assert stage4.arch == stage3.arch and stage4.init == f"{stage3.out_dir}/best.safetensors"
-    assert stage3.augment.p_melody == 0 and stage4.augment.p_melody > 0
-    assert stage3.data.clip_weights["vocalisations"] == 0
-    assert stage4.data.clip_weights["vocalisations"] > 0
-    assert stage4.train.lr < stage3.train.lr
+    # measured, not kept (BENCHMARKS.md): the bundled stages draw no cries and no synthetic leads
+    assert stage3.augment.p_melody == 0 and stage3.data.clip_weights["vocalisations"] == 0
 
 
 def _default_vad_prepare() -> Any:
