@@ -184,10 +184,10 @@ def melody(n: int, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
     """A voice-like instrument: a monophonic lead whose notes glide and bend, with vibrato.
 
     The lead is a harmonic tone (random spectral tilt, odd harmonics only at times) through one to
-    three fixed resonances, so it sounds like a saxophone, a synthesiser or a bowed string rather
-    than a vowel: its pitch moves as a voice's does while its timbre stays put. Half the time a
-    drum pattern (kick, snare, hi-hat) plays under it and a held chord beside it. A hard negative
-    for nets that take any gliding, vibrating harmonic stack for speech. Unit RMS.
+    three fixed resonances: its pitch moves as a voice's does while its timbre stays put, as an
+    instrument's does and a talker's does not. Half the time a drum pattern (kick, snare, hi-hat)
+    plays under it and a held drone (:func:`hum`) beside it. A hard negative for nets that take
+    any gliding, vibrating harmonic stack for speech. Unit RMS.
     """
     t_ctl = np.arange(0.0, n / sample_rate + 0.01, 0.005)  # pitch and loudness every 5 ms
     centre = 12 * np.log2(rng.uniform(90.0, 700.0) / 440.0)  # semitones re A4
@@ -235,7 +235,7 @@ def melody(n: int, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
     x = (lead + body) / (np.sqrt(np.mean((lead + body) ** 2)) + _EPS)
     if rng.random() < 0.5:
         x = x + rng.uniform(0.2, 0.8) * _drums(n, rng, beat / 2, sample_rate)
-        x = x + rng.uniform(0.1, 0.5) * hum(n, rng, sample_rate)  # a held chord tone
+        x = x + rng.uniform(0.1, 0.5) * hum(n, rng, sample_rate)  # a held drone
     return _unit_rms(x)
 
 
