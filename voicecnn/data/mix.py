@@ -65,7 +65,7 @@ def rms_db(wave: npt.NDArray[np.floating], mask: npt.NDArray[np.bool_] | None = 
     return float(10.0 * np.log10(np.mean(np.square(x, dtype=np.float64)) + _EPS))
 
 
-def _unit_rms(x: npt.NDArray[np.float64]) -> F32:
+def _unit_rms(x: npt.NDArray[np.floating]) -> F32:
     """``x`` scaled to unit RMS, as float32."""
     return np.asarray(x / (np.sqrt(np.mean(x**2)) + _EPS), dtype=np.float32)
 
@@ -232,7 +232,7 @@ def melody(n: int, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
         sos = signal.butter(2, [fc / 1.3, min(fc * 1.3, sample_rate / 2 - 100)], btype="band",
                             fs=sample_rate, output="sos")
         body += signal.sosfilt(sos, lead) * rng.uniform(0.5, 2.0)
-    x = (lead + body) / (np.sqrt(np.mean((lead + body) ** 2)) + _EPS)
+    x = _unit_rms(lead + body)
     if rng.random() < 0.5:
         x = x + rng.uniform(0.2, 0.8) * _drums(n, rng, beat / 2, sample_rate)
         x = x + rng.uniform(0.1, 0.5) * hum(n, rng, sample_rate)  # a held drone
