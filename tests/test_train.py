@@ -21,7 +21,7 @@ from voicecnn.config import cfg_from_dict, load_toml
 from voicecnn.errors import CheckpointError, ConfigError
 from voicecnn.segments import Segment
 from voicecnn.train.metrics import accuracy, match_segments
-from voicecnn.train.run import RunCfg, _build_model, _grow_from, train
+from voicecnn.train.run import RunCfg, _build_model, _grow_from, _taught, train
 
 runner = CliRunner()
 
@@ -457,3 +457,74 @@ def test_select_row_ties_and_nan() -> None:
     assert select_row(rows, TrainCfg(select_metric="missing")) == 0
     with pytest.raises(ValueError, match="no evaluation"):
         select_row([], TrainCfg())
+
+
+# --- a teacher's probabilities in the targets ---------------------------------------------------
+
+
+def _silent_teacher(path: Path) -> Path:
+    """vad_cnn1d_xs weights that call every frame non-speech (p ~ 5e-5)."""
+    teacher = vc.create_model("vad_cnn1d_xs")
+    with torch.no_grad():
+        teacher.head.proj.weight.zero_()
+        teacher.head.proj.bias.fill_(-10.0)
+    vc.save_weights(teacher, path, arch="vad_cnn1d_xs")
+    return path
+
+
+def test_taught_targets_blend_labels_and_teacher() -> None:
+    teacher = vc.create_model("vad_cnn1d_xs").eval()
+    x = torch.randn(2, 16000)
+    with torch.no_grad():
+        p = torch.sigmoid(teacher(x))
+    n = p.shape[1]
+    y = torch.zeros(2, n + 3, dtype=torch.uint8)
+    y[0, : n // 2] = 1
+    y[:, n:] = 1  # frames past the teacher's output keep their labels
+    batches = _taught(iter([(x, y)]), teacher, 0.25, torch.device("cpu"))
+    x2, soft = next(batches)
+    assert x2 is x and soft.dtype == torch.float32 and soft.shape == y.shape
+    torch.testing.assert_close(soft[:, :n], 0.75 * y[:, :n].float() + 0.25 * p)
+    assert (soft[:, n:] == 1).all()
+    assert next(batches, None) is None
+
+
+def test_teacher_targets_replace_labels_at_weight_one(recordings: Path, tmp_path: Path) -> None:
+    # A teacher that hears no speech, given all the weight: the student learns silence
+    # though the labels hold speech (the same run without a teacher reaches AUC > 0.9).
+    teacher = _silent_teacher(tmp_path / "silent.safetensors")
+    raw = vad_config(recordings, tmp_path / "taught")
+    cfg = cfg_from_dict(RunCfg, {**raw, "teacher": str(teacher), "teacher_weight": 1.0})
+    result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
+    assert result.card["teacher"] == str(teacher) and result.card["teacher_weight"] == 1.0
+    wave, _ = sf.read(recordings / "rec0.wav", dtype="float32")
+    with torch.inference_mode():
+        probs = torch.sigmoid(vc.load_model(result.best)(torch.from_numpy(wave)[None]))
+    assert float(probs.max()) < 0.5  # no frame called speech, here or in validation
+    assert result.history[-1]["recall"] == 0.0
+
+
+def test_teacher_errors_are_one_line(recordings: Path, tmp_path: Path) -> None:
+    cfg = write_toml(vad_config(recordings, tmp_path / "run"), tmp_path / "c.toml")
+    teacher = _silent_teacher(tmp_path / "silent.safetensors")
+    slow = tmp_path / "8k.safetensors"
+    vc.save_weights(
+        vc.create_model("vad_cnn1d_xs", frontend=vc.FrontendCfg(sample_rate=8000, hop_length=80)),
+        slow,
+        arch="vad_cnn1d_xs",
+    )
+    image = tmp_path / "img.safetensors"
+    vc.save_weights(vc.create_model("img_cnn2d_s"), image, arch="img_cnn2d_s")
+    cases = [
+        ([f"teacher={teacher}", "teacher_weight=0"], "teacher_weight must be in (0, 1]"),
+        ([f"teacher={teacher}", "teacher_weight=1.5"], "teacher_weight must be in (0, 1]"),
+        ([f"teacher={slow}"], "works at 8000 Hz, 10 ms frames; the model at 16000 Hz"),
+        ([f"teacher={image}"], "is not a speech detector"),
+        ([f"teacher={tmp_path / 'none.safetensors'}"], "none.safetensors"),
+    ]
+    for sets, message in cases:
+        args = [a for setting in sets for a in ("--set", setting)]
+        result = runner.invoke(app, ["train", str(cfg), *args])
+        assert result.exit_code == 1, (sets, result.output)
+        assert message in result.stderr and result.stderr.startswith("error:"), result.stderr
+    assert not (tmp_path / "run" / "state.pt").exists()

@@ -213,6 +213,12 @@ class RunCfg:
             ``arch`` other than init's, the new model takes every weight of the same name and
             shape, and its new blocks start as pass-throughs (e.g. ``vad_cnn2d_s_long`` from
             ``vad_cnn2d_s``).
+        teacher: ``vad``: weights (bundled name or ``.safetensors`` path) whose frame
+            probabilities on each training mixture are blended into its labels, so a fine-tune
+            keeps what the teacher does wherever the new data does not say otherwise
+            (learning without forgetting); empty = plain labels. The teacher must share the
+            model's sample rate and frame hop.
+        teacher_weight: Share of the teacher in the targets: ``(1 - w) * labels + w * p``.
         out_dir: Run directory.
         device: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ``cuda:1``...; resolved by the
             caller (:func:`resolve_device`).
@@ -231,6 +237,8 @@ class RunCfg:
     task: Task = "vad"
     arch: str = ""
     init: str = ""
+    teacher: str = ""
+    teacher_weight: float = 0.5
     out_dir: str = "runs/train"
     device: str = "auto"
     threads: int = 0
@@ -791,6 +799,46 @@ def _batches(
         epoch, skip = epoch + 1, 0
 
 
+def _load_teacher(cfg: RunCfg, model: Any, device: torch.device) -> Any:
+    """``cfg.teacher``'s model in eval mode on ``device``, checked against the student."""
+    if cfg.task != "vad":
+        raise ConfigError(f"teacher is a setting of task = 'vad', not {cfg.task!r}")
+    if not 0.0 < cfg.teacher_weight <= 1.0:
+        raise ConfigError(f"teacher_weight must be in (0, 1], got {cfg.teacher_weight}")
+    teacher: Any = load_model(cfg.teacher)
+    if not hasattr(teacher, "frame_hop_s"):
+        raise ConfigError(f"teacher {cfg.teacher!r} is not a speech detector")
+    ours = (model.sample_rate, model.frame_hop_s)
+    theirs = (teacher.sample_rate, teacher.frame_hop_s)
+    if ours != theirs:
+        raise ConfigError(
+            f"teacher {cfg.teacher!r} works at {theirs[0]} Hz, {theirs[1] * 1000:g} ms frames; "
+            f"the model at {ours[0]} Hz, {ours[1] * 1000:g} ms"
+        )
+    return teacher.to(device).eval()
+
+
+def _taught(
+    batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
+    teacher: nn.Module,
+    weight: float,
+    device: torch.device,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``batches`` with float targets ``(1 - weight) * labels + weight * teacher(x)``.
+
+    Frames past the teacher's output (if any) keep their labels.
+    """
+    use_bf16 = device.type == "cuda"
+    for x, y in batches:
+        x = x.to(device, non_blocking=True)
+        with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=use_bf16):
+            p = torch.sigmoid(teacher(x).float())
+        soft = y.to(device, non_blocking=True).float()
+        n = min(p.shape[1], soft.shape[1])
+        soft[:, :n] = (1.0 - weight) * soft[:, :n] + weight * p[:, :n]
+        yield x, soft
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -849,11 +897,13 @@ def train(
         model, arch = _build_model(cfg, {}, log)
         data = _vad_data(cfg, model)
         loss_fn = frame_bce
+    teacher = _load_teacher(cfg, model, device) if cfg.teacher else None
     n_params = sum(p.numel() for p in model.parameters())
     card: dict[str, Any] = {
         "task": cfg.task,
         "arch": arch,
         "init": cfg.init or None,
+        **({"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight} if teacher else {}),
         "params": n_params,
         "device": str(device) if world == 1 else f"{world} x {device.type}",
         **cfg.card,
@@ -869,9 +919,12 @@ def train(
     start_step = state.step if state is not None else 0
     if state is not None:
         log(f"resuming at step {start_step}")
+    batches = _batches(data, cfg, start_step, pin_memory=device.type == "cuda")
+    if teacher is not None:
+        batches = _taught(batches, teacher, cfg.teacher_weight, device)
     history = fit(
         model,
-        _batches(data, cfg, start_step, pin_memory=device.type == "cuda"),
+        batches,
         data.evaluate,
         replace(cfg.train, seed=cfg.train.seed + rank),
         device=device,
