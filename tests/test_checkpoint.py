@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,66 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> 
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# --- averaging weights ----------------------------------------------------------------------------
+
+
+def _two_detectors(tmp_path: Path) -> tuple[Path, Path]:
+    paths = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        model = vc.create_model("vad_cnn1d_xs")
+        with torch.no_grad():  # batch-norm statistics of their own, so buffers average too
+            for buf in model.buffers():
+                if buf.is_floating_point():
+                    buf.uniform_(0.5, 1.5)
+        path = tmp_path / f"m{seed}.safetensors"
+        vc.save_weights(model, path, arch="vad_cnn1d_xs", card={"run": seed})
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def test_average_weights_is_the_weighted_mean(tmp_path: Path) -> None:
+    a, b = _two_detectors(tmp_path)
+    out = tmp_path / "avg.safetensors"
+    card = vc.average_weights([a, b], out, [1.0, 3.0])  # normalised: 0.25, 0.75
+    assert [(x["source"], x["weight"], x["card"]) for x in card["averaged"]] == [
+        (str(a), 0.25, {"run": 1}),
+        (str(b), 0.75, {"run": 2}),
+    ]
+    sa, sb = vc.load_model(a).state_dict(), vc.load_model(b).state_dict()
+    avg = vc.load_model(out)
+    for name, value in avg.state_dict().items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, 0.25 * sa[name] + 0.75 * sb[name])
+        else:
+            assert torch.equal(value, sa[name])
+    assert vc.read_metadata(out)["card"] == card
+    # a model averaged with itself is itself
+    vc.average_weights([a, a], tmp_path / "same.safetensors")
+    x = torch.randn(1, 8000)
+    with torch.no_grad():
+        same = vc.load_model(tmp_path / "same.safetensors")(x)
+        torch.testing.assert_close(same, vc.load_model(a)(x))
+
+
+def test_average_weights_errors(tmp_path: Path) -> None:
+    a, b = _two_detectors(tmp_path)
+    out = tmp_path / "avg.safetensors"
+    other = tmp_path / "wide.safetensors"
+    wide = vc.create_model("vad_cnn1d_xs", dropout=0.3)
+    vc.save_weights(wide, other, arch="vad_cnn1d_xs")
+    cases = [
+        (([a], None), "two or more"),
+        (([a, b], [1.0]), "1 weight(s) for 2 models"),
+        (([a, b], [1.0, -1.0]), "weights must be >= 0"),
+        (([a, b], [0.0, 0.0]), "weights must be >= 0"),
+        (([a, "vad_cnn2d_s"], None), "in architecture"),
+        (([a, other], None), "in config"),
+        (([a, tmp_path / "none.safetensors"], None), "none.safetensors"),
+    ]
+    for (sources, weights), message in cases:
+        with pytest.raises(vc.VoiceCNNError, match=re.escape(message)):
+            vc.average_weights(sources, out, weights)
+    assert not out.exists()

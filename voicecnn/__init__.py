@@ -25,6 +25,7 @@ _LAZY = {
     "prepare_audio": "voicecnn.audio",
     "read_audio": "voicecnn.audio",
     "DEFAULT_MODEL": "voicecnn.checkpoint",
+    "average_weights": "voicecnn.checkpoint",
     "bundled_models": "voicecnn.checkpoint",
     "load_model": "voicecnn.checkpoint",
     "read_metadata": "voicecnn.checkpoint",
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from voicecnn.audio import SAMPLE_RATE, load_audio, prepare_audio, read_audio
     from voicecnn.checkpoint import (
         DEFAULT_MODEL,
+        average_weights,
         bundled_models,
         load_model,
         read_metadata,
@@ -141,6 +143,7 @@ __all__ = [
     "VadCnnCfg",
     "VoiceCNNError",
     "__version__",
+    "average_weights",
     "bundled_models",
     "cfg_from_dict",
     "cfg_to_dict",

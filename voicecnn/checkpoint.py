@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "FORMAT_VERSION",
     "atomic_write_bytes",
+    "average_weights",
     "bundled_models",
     "load_model",
     "read_metadata",
@@ -168,3 +170,66 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
     return model.to(device).eval()
+
+
+def average_weights(
+    sources: Sequence[str | Path], out: str | Path, weights: Sequence[float] | None = None
+) -> dict[str, Any]:
+    """Write the weighted average of models of one architecture and config to ``out``.
+
+    Averaging a fine-tune with the weights it started from (weight-space ensembling,
+    "WiSE-FT") keeps much of what the start did on conditions the fine-tune's data lacked;
+    averaging the checkpoints of one run smooths its noise. Floating-point tensors (weights,
+    batch-norm statistics) are averaged; counters come from the first source.
+
+    Args:
+        sources: Two or more bundled names or ``.safetensors`` paths.
+        out: Destination ``.safetensors`` file (written atomically).
+        weights: One non-negative weight per source (normalised to sum 1); ``None`` = equal.
+
+    Returns:
+        The card written: ``averaged`` lists each source, its weight and its own card.
+
+    Raises:
+        ConfigError: For fewer than two sources or unusable weights.
+        CheckpointError: If a source is unreadable or differs in architecture or config.
+    """
+    if len(sources) < 2:
+        raise ConfigError("averaging needs two or more models")
+    w = [1.0] * len(sources) if weights is None else [float(x) for x in weights]
+    if len(w) != len(sources):
+        raise ConfigError(f"{len(w)} weight(s) for {len(sources)} models")
+    if any(not x >= 0 for x in w) or not sum(w) > 0:
+        raise ConfigError(f"weights must be >= 0 with a positive sum, got {w}")
+    w = [x / sum(w) for x in w]
+    metas = [read_metadata(s) for s in sources]
+    models = [load_model(s) for s in sources]
+    for src, meta in zip(sources[1:], metas[1:], strict=True):
+        first = metas[0]
+        if meta["arch"] != first["arch"]:
+            what = f"architecture ({meta['arch']} vs {first['arch']})"
+        else:
+            keys = sorted(k for k in first["config"] if meta["config"].get(k) != first["config"][k])
+            what = f"config ({', '.join(keys)})" if keys else ""
+        if what:
+            raise CheckpointError(
+                f"'{src}' differs from '{sources[0]}' in {what}: only models of one "
+                "architecture and config average"
+            )
+    states = [m.state_dict() for m in models]
+    avg = {
+        k: sum(x * s[k].double() for x, s in zip(w, states, strict=True)).to(v.dtype)
+        if v.is_floating_point()
+        else v
+        for k, v in states[0].items()
+    }
+    model = models[0]
+    model.load_state_dict(avg)
+    card = {
+        "averaged": [
+            {"source": str(s), "weight": x, "card": m["card"]}
+            for s, x, m in zip(sources, w, metas, strict=True)
+        ]
+    }
+    save_weights(model, out, arch=metas[0]["arch"], card=card)
+    return card

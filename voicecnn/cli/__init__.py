@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from voicecnn.cli.average import average
 from voicecnn.cli.classify import classify
 from voicecnn.cli.detect import detect
 from voicecnn.cli.evaluate import evaluate
@@ -36,6 +37,7 @@ app.command()(split)
 app.command()(export)
 app.command()(train)
 app.command()(evaluate)
+app.command()(average)
 
 
 def main() -> None:
