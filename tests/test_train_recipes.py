@@ -255,4 +255,24 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     assert stage3.data.clip_weights["music"] > stage2.data.clip_weights["music"]
     card3 = train(stage3, device=torch.device("cpu"), log=lambda s: None).card
     assert card3["init"] == str(tmp_path / "run2" / "best.safetensors")
-    assert card3["stage"].startswith("3 of 3") and card3["nonspeech_clips"]["music_games"] == 1
+    assert card3["stage"].startswith("3 of 4") and card3["nonspeech_clips"]["music_games"] == 1
+    # stage 4 starts from stage 3's pick, which is also its teacher, with the cries drawn
+    (tmp_path / "stage4.toml").write_text(
+        (REPO / "recipes" / "default_vad" / "stage4.toml").read_text()
+    )
+    stage3_best = json.dumps(str(tmp_path / "run3" / "best.safetensors"))
+    stage4 = load_toml(
+        RunCfg,
+        tmp_path / "stage4.toml",
+        [
+            f"init={stage3_best}",
+            f"teacher={stage3_best}",
+            f"out_dir={json.dumps(str(tmp_path / 'run4'))}",
+            *tiny,
+        ],
+    )
+    assert 0 < stage4.teacher_weight < 0.5 and stage4.data.clip_weights["vocalisations"] > 0
+    assert stage4.data.clip_weights["music"] == stage3.data.clip_weights["music"]
+    card4 = train(stage4, device=torch.device("cpu"), log=lambda s: None).card
+    assert card4["init"] == card4["teacher"] == str(tmp_path / "run3" / "best.safetensors")
+    assert card4["stage"].startswith("4 of 4") and card4["nonspeech_clips"]["vocalisations"] == 1
