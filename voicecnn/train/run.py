@@ -898,12 +898,13 @@ def train(
         data = _vad_data(cfg, model)
         loss_fn = frame_bce
     teacher = _load_teacher(cfg, model, device) if cfg.teacher else None
+    taught = {"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight} if cfg.teacher else {}
     n_params = sum(p.numel() for p in model.parameters())
     card: dict[str, Any] = {
         "task": cfg.task,
         "arch": arch,
         "init": cfg.init or None,
-        **({"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight} if teacher else {}),
+        **taught,
         "params": n_params,
         "device": str(device) if world == 1 else f"{world} x {device.type}",
         **cfg.card,
