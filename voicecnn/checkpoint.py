@@ -100,7 +100,11 @@ def _read(data: bytes, where: str) -> tuple[dict[str, torch.Tensor], dict[str, s
 def read_metadata(name_or_path: str | Path) -> dict[str, Any]:
     """The metadata of a weights file or bundled model: arch, config and card as dicts."""
     data, where = _locate(name_or_path)
-    _, meta = _read(data, where)
+    return _decoded(_read(data, where)[1])
+
+
+def _decoded(meta: dict[str, str]) -> dict[str, Any]:
+    """Raw safetensors metadata as arch, config and card (dicts)."""
     out: dict[str, Any] = {"arch": meta["arch"], "config": json.loads(meta["config"])}
     out["card"] = json.loads(meta["card"]) if "card" in meta else {}
     return out
@@ -156,7 +160,14 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
         from voicecnn.export import load_onnx
 
         return load_onnx(name_or_path)
-    data, where = _locate(DEFAULT_MODEL if name_or_path is None else name_or_path)
+    model, _ = _load_with_metadata(DEFAULT_MODEL if name_or_path is None else name_or_path)
+    return model.to(device).eval()
+
+
+def _load_with_metadata(name_or_path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """The model of a weights file or bundled model (on the CPU) and its decoded metadata,
+    from one read of the file."""
+    data, where = _locate(name_or_path)
     tensors, meta = _read(data, where)
     arch = meta["arch"]
     if not is_model(arch):
@@ -169,7 +180,7 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
     except (ConfigError, json.JSONDecodeError, RuntimeError, ValueError, TypeError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
-    return model.to(device).eval()
+    return model, _decoded(meta)
 
 
 def average_weights(
@@ -202,10 +213,9 @@ def average_weights(
     if any(not x >= 0 for x in w) or not sum(w) > 0:
         raise ConfigError(f"weights must be >= 0 with a positive sum, got {w}")
     w = [x / sum(w) for x in w]
-    metas = [read_metadata(s) for s in sources]
-    models = [load_model(s) for s in sources]
+    models, metas = zip(*(_load_with_metadata(s) for s in sources), strict=True)
+    first = metas[0]
     for src, meta in zip(sources[1:], metas[1:], strict=True):
-        first = metas[0]
         if meta["arch"] != first["arch"]:
             what = f"architecture ({meta['arch']} vs {first['arch']})"
         else:
@@ -231,5 +241,5 @@ def average_weights(
             for s, x, m in zip(sources, w, metas, strict=True)
         ]
     }
-    save_weights(model, out, arch=metas[0]["arch"], card=card)
+    save_weights(model, out, arch=first["arch"], card=card)
     return card

@@ -86,7 +86,7 @@ MUSIC_ROCK = (f"{FOF}/*/*/guitar.ogg", f"{FOF}/sectoid/*/song.ogg")
 # Non-verbal human (and creature) vocalisations: the OpenArena player models' pain, death, jump,
 # fall, gasp and drowning cries (16 characters, 191 clips, 2.9 min), unpacked from the game's
 # pk3 (a zip). Their taunts are left out: some are words. Hedgewars' voices stay the benchmark's.
-# Weight 0 in the bundled stages: measured as stage-3 and stage-4 negatives (BENCHMARKS.md).
+# Weight 0 in stages 1-3, 1.5 in stage 4 (stage4.toml; measured in BENCHMARKS.md).
 OPENARENA_PLAYERS = Path("/usr/share/games/openarena/baseoa/pak2-players.pk3")
 OPENARENA_CRIES = ("pain", "death", "jump", "fall", "gasp", "drown")
 EFFECTS = ("/usr/share/games/frozen-bubble/snd/*.ogg", "/usr/share/games/colobot/sounds/*.wav")
