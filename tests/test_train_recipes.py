@@ -61,13 +61,15 @@ def test_recipe_configs_are_valid() -> None:
         k: v for k, v in stage3.data.clip_weights.items() if k != "music_rock"
     }
     # measured, not kept (BENCHMARKS.md): stage 3 draws no cries, and no bundled stage draws
-    # synthetic leads or the rendered MIDI tunes (a group left out of the weights would weigh 1)
+    # synthetic leads, the rendered MIDI tunes or Nexuiz's cries (a group left out of the
+    # weights would weigh 1)
     assert stage3.augment.p_melody == 0 and stage3.data.clip_weights["vocalisations"] == 0
     stage4 = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage4.toml")
     assert stage4.data.clip_weights["vocalisations"] > 0
     for stage in ("config", "stage2", "stage3", "stage3_long", "stage4"):
         cfg = load_toml(RunCfg, REPO / "recipes" / "default_vad" / f"{stage}.toml")
         assert cfg.data.clip_weights["music_midi"] == 0 and cfg.augment.p_melody == 0, stage
+        assert cfg.data.clip_weights["cries_nexuiz"] == 0, stage
 
 
 def _default_vad_prepare() -> Any:
@@ -94,9 +96,21 @@ def test_default_vad_unpacks_the_cries_not_the_taunts(tmp_path: Path) -> None:
     with zipfile.ZipFile(pk3, "w") as z:
         for name in names:
             z.writestr(name, name)
-    paths = prepare.unpack_vocalisations(tmp_path / "cache", pk3)
+    paths = prepare.unpack_cries(tmp_path / "cache", pk3, "vocalisations")
     assert [Path(p).name for p in paths] == ["liz_pain25_1.wav", "tony_death1.wav"]
     assert Path(paths[1]).read_text() == "sound/player/tony/Death1.wav"
+    assert Path(paths[0]).parent == tmp_path / "cache" / "vocalisations"
+    # Nexuiz keeps them one folder down, as .ogg, beside team calls that are words
+    pk3 = tmp_path / "data.pk3"
+    names = ["sound/player/fricka/player/gasp.ogg", "sound/player/fricka/coms/incoming.ogg",
+             "sound/player/marine/player/Pain25.ogg", "sound/player/marine/player/x/jump.ogg",
+             "sound/player/default.sounds"]
+    with zipfile.ZipFile(pk3, "w") as z:
+        for name in names:
+            z.writestr(name, name)
+    paths = prepare.unpack_cries(tmp_path / "cache", pk3, "cries_nexuiz")
+    assert [Path(p).name for p in paths] == ["fricka_gasp.ogg", "marine_pain25.ogg"]
+    assert Path(paths[1]).read_text() == "sound/player/marine/player/Pain25.ogg"
 
 
 def _midi_events(data: bytes) -> tuple[float, list[tuple[float, int, int, int]]]:
@@ -279,7 +293,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
 
     speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs")
     negatives = ("esc10", "music", "noise", "music_more", "effects", "music_games", "music_rock",
-                 "vocalisations", "music_midi")
+                 "vocalisations", "cries_nexuiz", "music_midi")
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     split = {
         "train": {

@@ -54,6 +54,7 @@ APT_PACKAGES = (
     "fretsonfire-songs-muldjord",
     "fretsonfire-songs-sectoid",
     "openarena-081-players",
+    "nexuiz-data",
     "fluidsynth",
     "fluid-soundfont-gm",
 )
@@ -93,7 +94,11 @@ MUSIC_ROCK = (f"{FOF}/*/*/guitar.ogg", f"{FOF}/sectoid/*/song.ogg")
 # pk3 (a zip). Their taunts are left out: some are words. Hedgewars' voices stay the benchmark's.
 # Weight 0 in stages 1-3, 1.5 in stage 4 (stage4.toml; measured in BENCHMARKS.md).
 OPENARENA_PLAYERS = Path("/usr/share/games/openarena/baseoa/pak2-players.pk3")
-OPENARENA_CRIES = ("pain", "death", "jump", "fall", "gasp", "drown")
+CRIES = ("pain", "death", "jump", "fall", "gasp", "drown")
+# More voices of the same kind: the Nexuiz player models' cries (9 characters, 105 clips,
+# 2.9 min; the same names, most under sound/player/MODEL/player/; their team calls and taunts
+# are words). Weight 0 in every stage: measured in stage 4 (BENCHMARKS.md), not kept.
+NEXUIZ_DATA = Path("/usr/share/games/nexuiz/data/data.pk3")
 # Rendered MIDI music: generated tunes whose lead (sax, violin, flute, trumpet, synth lead,
 # distorted guitar...) glides into notes, bends and vibrates, mostly over chords and bass (drums
 # at times), played by FluidSynth through the FluidR3 General MIDI soundfont: real instrument
@@ -159,6 +164,10 @@ SOURCES: dict[str, dict[str, str]] = {
     "vocalisations": {
         "licence": "GPL-2",
         "origin": "Debian openarena-081-players (player pain, death, jump, fall, gasp sounds)",
+    },
+    "cries_nexuiz": {
+        "licence": "GPL-2+",
+        "origin": "Debian nexuiz-data (player pain, death, jump, fall, gasp sounds)",
     },
     "music_midi": {
         "licence": "generated tunes; FluidR3_GM soundfont MIT",
@@ -269,25 +278,26 @@ def fetch_real(out: Path) -> list[dict[str, Any]]:
     return items
 
 
-def unpack_vocalisations(out: Path, pk3: Path = OPENARENA_PLAYERS) -> list[str]:
-    """The player models' non-verbal sounds from ``pk3`` as ``out/vocalisations/MODEL_NAME.wav``.
+def unpack_cries(out: Path, pk3: Path, group: str) -> list[str]:
+    """The player models' non-verbal sounds in ``pk3`` as ``out/GROUP/MODEL_NAME``.
 
-    Every ``sound/player/MODEL/NAME.wav`` whose name starts with one of
-    :data:`OPENARENA_CRIES` (not the taunts, nor footsteps); returns their sorted paths.
+    Every ``.wav`` or ``.ogg`` at ``sound/player/MODEL/NAME`` (OpenArena) or
+    ``sound/player/MODEL/player/NAME`` (Nexuiz) whose name starts with one of :data:`CRIES`
+    (not the taunts, nor footsteps); returns their sorted paths.
     """
-    dest = out / "vocalisations"
+    dest = out / group
     dest.mkdir(parents=True, exist_ok=True)
     paths = []
     with zipfile.ZipFile(pk3) as z:
         for name in z.namelist():
             parts = name.split("/")
             if (
-                len(parts) == 4
-                and parts[:2] == ["sound", "player"]
-                and name.lower().endswith(".wav")
-                and parts[3].lower().startswith(OPENARENA_CRIES)
+                parts[:2] == ["sound", "player"]
+                and (len(parts) == 4 or (len(parts) == 5 and parts[3] == "player"))
+                and parts[-1].lower().endswith((".wav", ".ogg"))
+                and parts[-1].lower().startswith(CRIES)
             ):
-                path = dest / f"{parts[2]}_{parts[3].lower()}"
+                path = dest / f"{parts[2]}_{parts[-1].lower()}"
                 path.write_bytes(z.read(name))
                 paths.append(str(path))
     return sorted(paths)
@@ -457,10 +467,11 @@ def _manifest() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def build_split(
-    real: list[dict[str, Any]], vocalisations: list[str], midi_music: list[str]
-) -> dict[str, Any]:
-    """File lists for training and validation, split by speaker / voice / fold / track."""
+def build_split(real: list[dict[str, Any]], made: dict[str, list[str]]) -> dict[str, Any]:
+    """File lists for training and validation, split by speaker / voice / fold / track.
+
+    ``made`` holds the negative groups written into the cache (unpacked cries, rendered tunes).
+    """
     rows = _manifest()
 
     def shared(pred: Callable[[dict[str, str]], bool]) -> list[str]:
@@ -503,8 +514,7 @@ def build_split(
                 "music_more": _glob(MUSIC_MORE),
                 "music_games": _glob(MUSIC_GAMES),
                 "music_rock": _glob(MUSIC_ROCK),
-                "vocalisations": vocalisations,
-                "music_midi": midi_music,
+                **made,
                 "effects": [f for f in _glob(EFFECTS) if "zik" not in Path(f).name],
             },
             "rirs": shared(lambda r: r["role"] == "rir"),
@@ -591,7 +601,12 @@ def main() -> None:
         ap.error(f"--out must be outside the repository ({REPO})")
     out.mkdir(parents=True, exist_ok=True)
     ensure_apt(APT_PACKAGES)
-    split = build_split(fetch_real(out), unpack_vocalisations(out), render_midi_music(out))
+    made = {
+        "vocalisations": unpack_cries(out, OPENARENA_PLAYERS, "vocalisations"),
+        "cries_nexuiz": unpack_cries(out, NEXUIZ_DATA, "cries_nexuiz"),
+        "music_midi": render_midi_music(out),
+    }
+    split = build_split(fetch_real(out), made)
     (out / "split.json").write_text(json.dumps(split, indent=1))
     (out / "sources.json").write_text(json.dumps(SOURCES, indent=1))
     write_lists(split, out)
