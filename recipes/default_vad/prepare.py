@@ -1,9 +1,10 @@
 """Fetch the data of the default VAD recipe and write its train/validation split.
 
 Installs the Debian packages it reads (Asterisk prompts, Fish Fillets Czech dialogue, Wesnoth
-music, other game soundtracks and effects), downloads two PyPI source packages for their
-labelled recordings (pyannote.audio's ``sample.wav`` + ``.rttm``; pocketsphinx's LibriVox
-``.wav`` + ``.lab``), unpacks just those files, and writes to the cache directory
+music, other game soundtracks, effects and player cries, FluidSynth and its soundfont),
+downloads two PyPI source packages for their labelled recordings (pyannote.audio's
+``sample.wav`` + ``.rttm``; pocketsphinx's LibriVox ``.wav`` + ``.lab``), unpacks just those
+files and the games' cries, renders its MIDI tunes, and writes to the cache directory
 ``split.json`` (the file lists), ``sources.json`` (licences), and what
 ``voicecnn train recipes/default_vad/config.toml`` reads: clip lists in named groups under
 ``clips/train`` and ``clips/val``, ``rirs.txt`` and ``val_real.jsonl``. Audio is read in place
