@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 
 import voicecnn as vc
@@ -85,32 +86,38 @@ def _default_vad_prepare() -> Any:
     return prepare
 
 
-def test_default_vad_unpacks_the_cries_not_the_taunts(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("group", "members", "kept"),
+    [
+        # OpenArena: sound/player/MODEL/NAME.wav, beside taunts (some are words) and footsteps
+        ("vocalisations",
+         ["sound/player/liz/pain25_1.wav", "sound/player/liz/taunt.wav",
+          "sound/player/tony/Death1.wav", "sound/player/footsteps/step1.wav",
+          "models/players/liz/skin.tga"],
+         {"liz_pain25_1.wav": "sound/player/liz/pain25_1.wav",
+          "tony_death1.wav": "sound/player/tony/Death1.wav"}),
+        # Nexuiz: one folder down, as .ogg, beside team calls that are words
+        ("cries_nexuiz",
+         ["sound/player/fricka/player/gasp.ogg", "sound/player/fricka/coms/incoming.ogg",
+          "sound/player/marine/player/Pain25.ogg", "sound/player/marine/player/x/jump.ogg",
+          "sound/player/default.sounds"],
+         {"fricka_gasp.ogg": "sound/player/fricka/player/gasp.ogg",
+          "marine_pain25.ogg": "sound/player/marine/player/Pain25.ogg"}),
+    ],
+)
+def test_default_vad_unpacks_the_cries_not_the_taunts(
+    tmp_path: Path, group: str, members: list[str], kept: dict[str, str]
+) -> None:
     import zipfile
 
-    prepare = _default_vad_prepare()
     pk3 = tmp_path / "players.pk3"
-    names = ["sound/player/liz/pain25_1.wav", "sound/player/liz/taunt.wav",
-             "sound/player/tony/Death1.wav", "sound/player/footsteps/step1.wav",
-             "models/players/liz/skin.tga"]
     with zipfile.ZipFile(pk3, "w") as z:
-        for name in names:
+        for name in members:
             z.writestr(name, name)
-    paths = prepare.unpack_cries(tmp_path / "cache", pk3, "vocalisations")
-    assert [Path(p).name for p in paths] == ["liz_pain25_1.wav", "tony_death1.wav"]
-    assert Path(paths[1]).read_text() == "sound/player/tony/Death1.wav"
-    assert Path(paths[0]).parent == tmp_path / "cache" / "vocalisations"
-    # Nexuiz keeps them one folder down, as .ogg, beside team calls that are words
-    pk3 = tmp_path / "data.pk3"
-    names = ["sound/player/fricka/player/gasp.ogg", "sound/player/fricka/coms/incoming.ogg",
-             "sound/player/marine/player/Pain25.ogg", "sound/player/marine/player/x/jump.ogg",
-             "sound/player/default.sounds"]
-    with zipfile.ZipFile(pk3, "w") as z:
-        for name in names:
-            z.writestr(name, name)
-    paths = prepare.unpack_cries(tmp_path / "cache", pk3, "cries_nexuiz")
-    assert [Path(p).name for p in paths] == ["fricka_gasp.ogg", "marine_pain25.ogg"]
-    assert Path(paths[1]).read_text() == "sound/player/marine/player/Pain25.ogg"
+    paths = _default_vad_prepare().unpack_cries(tmp_path / "cache", pk3, group)
+    assert [Path(p).name for p in paths] == sorted(kept)
+    assert all(Path(p).parent == tmp_path / "cache" / group for p in paths)
+    assert {Path(p).name: Path(p).read_text() for p in paths} == kept
 
 
 def _midi_events(data: bytes) -> tuple[float, list[tuple[float, int, int, int]]]:
