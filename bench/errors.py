@@ -29,7 +29,7 @@ sys.path.insert(0, str(BENCH))  # `import sets`, `import peers` as the other scr
 import sets  # noqa: E402
 from peers.grid import GRID_HOP, read_wav  # noqa: E402
 from peers.voicecnn_vad import VoiceCnn  # noqa: E402
-from run import System, load_output  # noqa: E402
+from run import label_slug, load_output, outputs_root  # noqa: E402
 
 EDGES_MS = (0, 30, 60, 110, 210, 510)  # distance bins, ms (the last one open)
 
@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=sets.DEFAULT_CACHE)
     args = ap.parse_args()
     cache = args.cache.expanduser()
-    cached = cache / "outputs" / System(args.system, "", "").slug if args.system else None
+    cached = outputs_root(cache) / label_slug(args.system) if args.system else None
     if cached is not None and not cached.is_dir():
         sys.exit(f"error: no outputs of {args.system!r} in {cached}: run bench/run.py first")
     system = None if cached else VoiceCnn(args.model)  # run.py's: one thread, DetectCfg()

@@ -186,6 +186,16 @@ def evaluate(items: Sequence[sets.Item], out_dir: Path) -> dict[str, Any]:
 # --- running the systems -------------------------------------------------------------------
 
 
+def outputs_root(cache: Path, quick: bool = False) -> Path:
+    """The folder of every system's outputs (``--quick`` runs apart), one folder per system."""
+    return cache / ("outputs-quick" if quick else "outputs")
+
+
+def label_slug(label: str) -> str:
+    """The folder name of a system's outputs, from its label."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")
+
+
 @dataclass(frozen=True)
 class System:
     """A VAD to run: its label, the worker's arguments, and the Python that runs it."""
@@ -197,8 +207,8 @@ class System:
 
     @property
     def slug(self) -> str:
-        """A folder name for its outputs."""
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.label).strip("_")
+        """The folder name of its outputs."""
+        return label_slug(self.label)
 
     def worker(self, *args: str) -> list[str]:
         """The worker command line for one job."""
@@ -419,7 +429,7 @@ def main() -> None:
     items = sets.build_all(args.cache, quick=args.quick, rebuild=args.rebuild_sets)
     print(f"sets ready: {len(items)} files, {sum(i.duration_s for i in items) / 60:.1f} min "
           f"({time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
-    run_dir = args.cache / ("outputs-quick" if args.quick else "outputs")
+    run_dir = outputs_root(args.cache, args.quick)
     run_dir.mkdir(parents=True, exist_ok=True)
     files = run_dir / "files.json"
     files.write_text(json.dumps({f"{i.set}/{i.name}": i.wav for i in items}))
