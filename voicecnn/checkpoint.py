@@ -126,6 +126,11 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
     if "/" not in text and bundled.is_file():
         return bundled.read_bytes(), f"bundled:{text}"
     p = Path(name_or_path)
+    if p.is_dir() or (not p.exists() and p.suffix != ".safetensors" and _is_hub_id(text)):
+        from voicecnn.hub import resolve_pretrained  # a Hub folder, or a Hub id (cache first)
+
+        path = resolve_pretrained(text)
+        return read_bytes(path, CheckpointError), str(path)
     if p.suffix == ".safetensors" or p.exists():
         return read_bytes(p, CheckpointError), str(p)
     known = ", ".join(bundled_models()) or "none"
@@ -139,6 +144,12 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
     )
 
 
+def _is_hub_id(text: str) -> bool:
+    from voicecnn.hub import is_hub_id
+
+    return is_hub_id(text)
+
+
 def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Any:
     """Load trained weights, in eval mode.
 
@@ -147,7 +158,10 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
 
     Args:
         name_or_path: A bundled model name (see :func:`bundled_models`), a ``.safetensors``
-            path, an ``.onnx`` file from :func:`voicecnn.export.export_onnx` or
+            path, a folder written by :func:`voicecnn.save_pretrained` (Hugging Face Hub
+            layout), a Hub id ``"owner/name"`` (read from the Hugging Face cache; downloaded
+            only when not cached, see :mod:`voicecnn.hub`), an ``.onnx`` file from
+            :func:`voicecnn.export.export_onnx` or
             :func:`~voicecnn.export.export_classifier_onnx` (run by onnxruntime), or ``None``
             for the default bundled model.
         device: Torch device to put the model on.

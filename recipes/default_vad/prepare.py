@@ -8,8 +8,8 @@ files and the games' cries, renders its MIDI tunes, and writes to the cache dire
 ``split.json`` (the file lists), ``sources.json`` (licences), and what
 ``voicecnn train recipes/default_vad/config.toml`` reads: clip lists in named groups under
 ``clips/train`` and ``clips/val`` (and ``clips/train_permissive``, the permissively licensed
-sources only, which ``permissive.toml`` trains on), ``rirs.txt`` and ``val_real.jsonl``. Audio is read in place
-(``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
+sources only, which ``permissive.toml`` trains on), ``rirs.txt`` and ``val_real.jsonl``.
+Audio is read in place (``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
 repository.
 
     python recipes/default_vad/prepare.py [--out ~/.cache/voicecnn/default_vad]

@@ -1,0 +1,309 @@
+"""Sharing models in the Hugging Face Hub layout: a folder of ``model.safetensors``,
+``config.json`` and a model card ``README.md``.
+
+:func:`save_pretrained` writes such a folder; :func:`voicecnn.load_model` reads it back, from a
+local folder or, given a Hub id (``"owner/name"``), from the Hugging Face cache. Offline first:
+a Hub id already in the cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
+``~/.cache/huggingface/hub``) is read from there without any network call and without
+``huggingface_hub``; only a Hub id that is not cached is downloaded, through ``huggingface_hub``
+(``pip install "voicecnn[hub]"``), and never when ``HF_HUB_OFFLINE`` is set.
+:func:`push_to_hub` uploads a folder through ``huggingface_hub``.
+
+``model.safetensors`` is the same file :func:`voicecnn.save_weights` writes (its metadata alone
+rebuilds the model); ``config.json`` repeats the architecture and config for the Hub's pages and
+for tools that read JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from voicecnn.checkpoint import FORMAT_VERSION, atomic_write_bytes, save_weights
+from voicecnn.config import cfg_to_dict, jsonable
+from voicecnn.errors import CheckpointError, UnknownModelError
+from voicecnn.models import create_model, list_models
+
+__all__ = [
+    "CONFIG_FILE",
+    "MODEL_CARD_FILE",
+    "WEIGHTS_FILE",
+    "hub_cache_dir",
+    "is_hub_id",
+    "push_to_hub",
+    "resolve_pretrained",
+    "save_pretrained",
+]
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+MODEL_CARD_FILE = "README.md"
+LIBRARY_NAME = "voicecnn"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TRUE = {"1", "on", "yes", "true"}
+
+
+def is_hub_id(text: str) -> bool:
+    """Whether ``text`` has the form of a Hub model id, ``owner/name`` (not a file name)."""
+    return bool(_HUB_ID.match(text)) and not text.endswith((".safetensors", ".onnx", ".json"))
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face cache folder, as ``huggingface_hub`` finds it (read at each call)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface"
+    )
+    return Path(home).expanduser() / "hub"
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def _cached(repo_id: str, revision: str) -> Path | None:
+    """``model.safetensors`` of ``repo_id`` at ``revision`` (a branch, tag or commit) in the
+    cache, or ``None``: the cache layout is ``models--OWNER--NAME/refs/REV`` (holding a commit
+    hash) and ``snapshots/COMMIT/FILE``."""
+    repo = hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
+    ref = repo / "refs" / revision
+    try:
+        commit = ref.read_text(encoding="utf-8").strip() if ref.is_file() else revision
+    except OSError:
+        return None
+    path = repo / "snapshots" / commit / WEIGHTS_FILE
+    return path if path.is_file() else None
+
+
+def resolve_pretrained(name_or_path: str | os.PathLike[str], *, revision: str = "main") -> Path:
+    """The ``model.safetensors`` of a local folder or of a Hub id.
+
+    A folder holding ``model.safetensors`` is used as it is. A Hub id is looked up in the
+    cache; only when it is not there, and ``HF_HUB_OFFLINE`` is not set, is it downloaded with
+    ``huggingface_hub``.
+
+    Raises:
+        UnknownModelError: For a folder without ``model.safetensors``, or a Hub id that is not
+            cached while offline, or that the Hub does not know.
+        CheckpointError: If a download is needed but ``huggingface_hub`` is missing or fails.
+    """
+    text = os.fspath(name_or_path)
+    p = Path(text).expanduser()
+    if p.is_dir():
+        if not (p / WEIGHTS_FILE).is_file():
+            raise UnknownModelError(f"'{p}' is a folder without {WEIGHTS_FILE}")
+        return p / WEIGHTS_FILE
+    if not is_hub_id(text):
+        raise UnknownModelError(f"'{text}' is neither a model folder nor a Hub id (owner/name)")
+    cached = _cached(text, revision)
+    if cached is not None:
+        return cached
+    if _offline():
+        raise UnknownModelError(
+            f"'{text}' is neither a local file or folder nor in the Hugging Face cache "
+            f"({hub_cache_dir()}), and HF_HUB_OFFLINE is set"
+        )
+    return _download(text, revision)
+
+
+def _download(repo_id: str, revision: str) -> Path:
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+    except ImportError as e:
+        raise CheckpointError(
+            f"'{repo_id}' is neither a local file or folder nor in the Hugging Face cache "
+            f"({hub_cache_dir()}); downloading it needs huggingface_hub: "
+            'pip install "voicecnn[hub]"'
+        ) from e
+    try:
+        path = hf_hub_download(
+            repo_id, WEIGHTS_FILE, revision=revision, cache_dir=hub_cache_dir(),
+            library_name=LIBRARY_NAME,
+        )
+    except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as e:
+        raise UnknownModelError(
+            f"'{repo_id}' is neither a local file or folder nor a Hub model with {WEIGHTS_FILE} "
+            f"at revision {revision!r}"
+        ) from e
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"cannot download '{repo_id}' from the Hub: {first}") from e
+    return Path(str(path))
+
+
+def _arch_of(model: nn.Module) -> str:
+    """The registered architecture whose default config is ``model``'s, when one is."""
+    cfg = getattr(model, "cfg", None)
+    for name in list_models():
+        candidate = create_model(name)
+        if type(candidate) is type(model) and candidate.cfg == cfg:
+            return name
+    raise CheckpointError(
+        f"cannot tell the architecture of this {type(model).__name__} (its config is no "
+        "registered model's default): pass arch=NAME"
+    )
+
+
+def _card_markdown(name: str, arch: str, config: dict[str, Any], card: dict[str, Any]) -> str:
+    """A model card: YAML front matter for the Hub, use, training data and licences, facts."""
+    licence = str(card.get("license", "other"))
+    lines = [
+        "---",
+        f"library_name: {LIBRARY_NAME}",
+        f"license: {licence}",
+        "tags:",
+        "- voice-activity-detection",
+        "- audio",
+        "- speech",
+        f"- {LIBRARY_NAME}",
+        "pipeline_tag: voice-activity-detection",
+        "---",
+        "",
+        f"# {name}",
+        "",
+        f"A voice activity detector of architecture `{arch}` for "
+        f"[voicecnn](https://pypi.org/project/voicecnn/): one speech probability per frame.",
+        "",
+        "```python",
+        "import voicecnn",
+        "",
+        f'model = voicecnn.load_model("{name}")  # a Hub id or this folder',
+        'result = voicecnn.detect_file(model, "talk.wav")',
+        "```",
+        "",
+    ]
+    sources = card.get("train_sources") or card.get("sources")
+    if sources:
+        lines += ["## Training data and licences", ""]
+        if isinstance(sources, dict):
+            lines += ["| source | licence | origin |", "|---|---|---|"]
+            for key, value in sources.items():
+                info = value if isinstance(value, dict) else {"licence": str(value)}
+                lines.append(f"| {key} | {info.get('licence', '')} | {info.get('origin', '')} |")
+        else:
+            lines.append(str(sources))
+        lines.append("")
+    facts = {"arch": arch, "config": config, "card": card}
+    lines += [
+        "## Facts",
+        "",
+        "```json",
+        json.dumps(jsonable(facts), indent=1, allow_nan=False),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def save_pretrained(
+    model: nn.Module,
+    save_directory: str | os.PathLike[str],
+    *,
+    arch: str | None = None,
+    card: dict[str, Any] | None = None,
+    name: str | None = None,
+) -> Path:
+    """Write ``model`` as a Hub folder: ``model.safetensors``, ``config.json``, ``README.md``.
+
+    Each file is written atomically with the usual permissions; existing files are replaced.
+
+    Args:
+        model: A registered model (a ``cfg`` attribute), e.g. from :func:`voicecnn.load_model`.
+        save_directory: The folder (created if missing).
+        arch: Registry name of the architecture; ``None`` = the one whose default config the
+            model has.
+        card: Model-card facts (training data, licences, figures) stored in the weights'
+            metadata and written into ``README.md``; a ``license`` key (a Hub licence id such
+            as ``"cc-by-4.0"``) goes into the card's front matter.
+        name: Title of the model card (default: the folder's name).
+
+    Returns:
+        The folder.
+    """
+    folder = Path(save_directory).expanduser()
+    arch = _arch_of(model) if arch is None else arch
+    card = dict(card or {})
+    save_weights(model, folder / WEIGHTS_FILE, arch=arch, card=card)
+    config = cfg_to_dict(model.cfg)  # save_weights checked it exists
+    meta: dict[str, Any] = {
+        "library_name": LIBRARY_NAME,
+        "voicecnn": FORMAT_VERSION,
+        "arch": arch,
+        "config": config,
+    }
+    for key in ("sample_rate", "frame_hop_s"):
+        if hasattr(model, key):
+            meta[key] = getattr(model, key)
+    text = json.dumps(jsonable(meta), indent=1, allow_nan=False) + "\n"
+    atomic_write_bytes(folder / CONFIG_FILE, text.encode("utf-8"))
+    markdown = _card_markdown(name or folder.resolve().name, arch, config, card)
+    atomic_write_bytes(folder / MODEL_CARD_FILE, markdown.encode("utf-8"))
+    return folder
+
+
+def push_to_hub(
+    model_or_folder: nn.Module | str | os.PathLike[str],
+    repo_id: str,
+    *,
+    arch: str | None = None,
+    card: dict[str, Any] | None = None,
+    private: bool | None = None,
+    token: str | None = None,
+    commit_message: str = "Upload voicecnn model",
+) -> str:
+    """Upload a model (written by :func:`save_pretrained` first) or a saved folder to the Hub.
+
+    Needs ``huggingface_hub`` (``pip install "voicecnn[hub]"``) and a token (``token=``, or
+    ``huggingface-cli login``). The repository is created if it does not exist.
+
+    Returns:
+        The URL of the commit.
+
+    Raises:
+        CheckpointError: If ``huggingface_hub`` is missing, the folder lacks a file, or the
+            upload fails.
+    """
+    try:
+        from huggingface_hub import HfApi
+        from huggingface_hub.errors import HfHubHTTPError
+    except ImportError as e:
+        raise CheckpointError(
+            'push_to_hub needs huggingface_hub: pip install "voicecnn[hub]"'
+        ) from e
+    if not is_hub_id(repo_id):
+        raise CheckpointError(f"'{repo_id}' is not a Hub model id (owner/name)")
+    with tempfile.TemporaryDirectory() as tmp:
+        if isinstance(model_or_folder, nn.Module):
+            folder = save_pretrained(
+                model_or_folder, Path(tmp) / repo_id.split("/")[1], arch=arch, card=card,
+                name=repo_id,
+            )
+        else:
+            folder = Path(model_or_folder).expanduser()
+        missing = [f for f in (WEIGHTS_FILE, CONFIG_FILE) if not (folder / f).is_file()]
+        if missing:
+            raise CheckpointError(f"'{folder}' lacks {', '.join(missing)}: save_pretrained first")
+        api = HfApi(token=token)
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            info = api.upload_folder(
+                repo_id=repo_id, folder_path=folder, commit_message=commit_message
+            )
+        except (HfHubHTTPError, OSError) as e:
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise CheckpointError(f"cannot push to '{repo_id}': {first}") from e
+    return str(getattr(info, "commit_url", info))
