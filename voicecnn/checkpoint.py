@@ -8,8 +8,6 @@ live in ``voicecnn/weights/`` and are read through :mod:`importlib.resources`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -21,7 +19,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from voicecnn._io import read_bytes
+from voicecnn._io import atomic_write_bytes, read_bytes
 from voicecnn.config import cfg_from_dict, cfg_to_dict, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
 from voicecnn.models import create_model, is_model, list_models
@@ -40,25 +38,6 @@ __all__ = [
 FORMAT_VERSION = "1"
 DEFAULT_MODEL = "vad_cnn2d_s_xlong"
 _WEIGHTS_PACKAGE = "voicecnn.weights"
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never a part."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_weights(
