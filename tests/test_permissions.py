@@ -35,9 +35,14 @@ def test_atomic_writes(tmp_path: Path, umask: int) -> None:
         tmp.write_bytes(b"2")
         assert stat.S_IMODE(tmp.stat().st_mode) == 0o600  # mkstemp's, until it is in place
     assert _modes(tmp_path / "a") == {"x.bin": 0o666 & ~umask, "y.bin": 0o666 & ~umask}
-    with pytest.raises(RuntimeError), atomic_path(tmp_path / "a" / "x.bin") as tmp:
-        tmp.write_bytes(b"partial")
-        raise RuntimeError
+
+    def fail() -> None:
+        with atomic_path(tmp_path / "a" / "x.bin") as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail()
     assert (tmp_path / "a" / "x.bin").read_bytes() == b"1"  # left as it was, no temp file
     assert sorted(_modes(tmp_path / "a")) == ["x.bin", "y.bin"]
 
