@@ -8,7 +8,9 @@ import typer
 
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Bundled model name or .safetensors path.",
+    typer.Option("--model", "-m",
+                 help="Bundled model name, .safetensors or .onnx file, Hub folder or Hub id "
+                 "(owner/name, from the Hugging Face cache).",
                  show_default="bundled default"),
 ]
 ThresholdOpt = Annotated[
@@ -24,7 +26,8 @@ MinSilenceOpt = Annotated[float, typer.Option(min=0.0, help="Fill pauses shorter
 PadOpt = Annotated[float, typer.Option(min=0.0, help="Pad each segment by this (s).")]
 MaxSegmentOpt = Annotated[
     float | None,
-    typer.Option(min=0.01, help="Split segments longer than this (s) at their quietest frame.",
+    typer.Option(min=0.01,
+                 help="Split segments longer than this (s) at their least speech-like frame.",
                  show_default="no limit"),
 ]
 

@@ -69,27 +69,41 @@ AUDIO_EXTENSIONS = frozenset(
 
 
 def expand_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Files, directories (searched recursively for audio) and globs -> (files, problems)."""
+    """Files, directories (searched recursively for audio) and globs -> (files, problems).
+
+    Directories and globs give their files with an audio suffix. So do several paths, as a
+    shell expands ``samples/*``: files without an audio suffix and folders without audio among
+    them are skipped (an error only if nothing is left). A single file is always tried,
+    whatever its suffix (libsndfile reads by content).
+    """
     files: list[Path] = []
     problems: list[str] = []
+    several = len(paths) > 1
     for text in paths:
         p = Path(text)
         if p.is_dir():
             found = sorted(
                 f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
             )
-            if not found:
+            if not found and not several:
                 problems.append(f"'{p}' contains no audio files")
             files.extend(found)
         elif p.exists():
-            files.append(p)
-        elif glob.has_magic(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
+            if not several or p.suffix.lower() in AUDIO_EXTENSIONS:
+                files.append(p)
+        elif glob.has_magic(text):  # like a directory: the audio files it matches
+            matches = sorted(
+                Path(m)
+                for m in glob.glob(text, recursive=True)
+                if Path(m).is_file() and Path(m).suffix.lower() in AUDIO_EXTENSIONS
+            )
             if not matches:
-                problems.append(f"'{text}' matches no files")
+                problems.append(f"'{text}' matches no audio files")
             files.extend(matches)
         else:
             problems.append(f"cannot read '{p}': file not found")
+    if several and not files and not problems:
+        problems.append(f"none of the {len(paths)} inputs is an audio file")
     return list(dict.fromkeys(files)), problems
 
 
