@@ -179,3 +179,23 @@ def test_torch_hub_load_local() -> None:
     _same_outputs(model, vc.load_model())
     named = torch.hub.load(str(REPO), "voicecnn", "vad_cnn1d_s", source="local")
     _same_outputs(named, vc.load_model("vad_cnn1d_s"))
+
+
+def test_cli_detect_takes_a_hub_folder_and_a_cached_id(
+    tmp_path: Path, tiny: Any, wav_file: Path, offline_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from voicecnn.cli import app
+
+    folder = vc.save_pretrained(tiny, tmp_path / "tiny-vad")
+    _cache_repo(offline_cache, "someone/tiny-vad", folder)
+    monkeypatch.chdir(tmp_path / "hf")
+    outputs = []
+    for ref in (str(folder), "someone/tiny-vad"):
+        result = CliRunner().invoke(app, ["detect", str(wav_file), "-m", ref, "-f", "json"])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    result = CliRunner().invoke(app, ["detect", str(wav_file), "-m", "someone/none"])
+    assert result.exit_code == 1 and "HF_HUB_OFFLINE is set" in result.stderr
