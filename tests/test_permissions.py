@@ -1,5 +1,6 @@
 """Every file voicecnn writes gets the permissions of a newly created file (0o666 less the
-umask), not the 0600 of a temporary file: detect -o, split, export, weights, Hub folders."""
+umask), not the 0600 of a temporary file: detect -o, split, weights, Hub folders (ONNX export:
+tests/test_export.py)."""
 
 from __future__ import annotations
 
@@ -66,14 +67,3 @@ def test_detect_output_weights_and_hub_folder(
     for folder, n in (("labels", 1), ("w", 1), ("hub", 3)):
         modes = _modes(tmp_path / folder)
         assert len(modes) == n and set(modes.values()) == {0o666 & ~umask}, folder
-
-
-def test_exported_onnx(tiny_weights: Path, tmp_path: Path) -> None:
-    from voicecnn.export import export_onnx
-
-    old = os.umask(0o022)
-    try:
-        export_onnx(vc.load_model(tiny_weights), tmp_path / "vad.onnx", arch="vad_cnn1d_xs")
-    finally:
-        os.umask(old)
-    assert _modes(tmp_path) == {"vad.onnx": 0o644}
