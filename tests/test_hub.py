@@ -199,3 +199,19 @@ def test_cli_detect_takes_a_hub_folder_and_a_cached_id(
     assert outputs[0] == outputs[1]
     result = CliRunner().invoke(app, ["detect", str(wav_file), "-m", "someone/none"])
     assert result.exit_code == 1 and "HF_HUB_OFFLINE is set" in result.stderr
+
+
+def test_cache_folder_follows_huggingface_hub_s_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HF_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    assert hub.hub_cache_dir() == Path("~/.cache/huggingface/hub").expanduser()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert hub.hub_cache_dir() == tmp_path / "xdg" / "huggingface" / "hub"
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    assert hub.hub_cache_dir() == tmp_path / "home" / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    assert hub.hub_cache_dir() == tmp_path / "cache"
+    assert hub.is_hub_id("someone/vad-1.0") and not hub.is_hub_id("vad_cnn2d_s")
+    assert not hub.is_hub_id("runs/best.safetensors") and not hub.is_hub_id("a/b/c")
