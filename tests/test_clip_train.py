@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 import voicecnn as vc
 from tests.test_train import toml_value, write_toml
 from voicecnn.cli import app
-from voicecnn.config import cfg_from_dict
 from voicecnn.data.clips import (
     Clip,
     ClipAugmentCfg,
@@ -29,7 +28,8 @@ from voicecnn.data.clips import (
     split_fold,
 )
 from voicecnn.errors import ConfigError, DataError
-from voicecnn.train.run import RunCfg, train
+from voicecnn.train.core import RunCfg
+from voicecnn.train.run import load_run_cfg, run_cfg_from_dict, train
 
 runner = CliRunner()
 SR = 16000
@@ -370,7 +370,7 @@ def test_val_fraction_and_unreadable_clip(clips: Path, tmp_path: Path) -> None:
     raw = clip_config(clips, tmp_path / "run", max_steps=2)
     raw["data"] = {**raw["data"], "val_fold": 0, "val_fraction": 0.25}
     raw["clip_augment"] = {"shift_s": 0.0, "gain_db": 0.0}
-    result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+    result = train(run_cfg_from_dict(raw), device=torch.device("cpu"), log=lambda s: None)
     assert (result.card["train_clips"], result.card["val_clips"]) == (9, 3)
     assert result.card["val_sources"] == "held out of train"
     good = Clip(clips / "hiss" / "1-101-A.wav", "hiss")
@@ -390,9 +390,8 @@ def test_esc10_recipe_config_and_fold_script(
 ) -> None:
     import importlib.util
 
-    from voicecnn.config import load_toml
 
-    cfg = load_toml(RunCfg, REPO / "recipes" / "esc10" / "config.toml")
+    cfg = load_run_cfg(REPO / "recipes" / "esc10" / "config.toml")
     assert cfg.task == "clip" and cfg.arch == "clip_cnn2d_s" and cfg.data.val_fold == 5
     assert cfg.data.train == ("../shared/data/nonspeech/esc10",) and cfg.data.clip_s == 5.0
     assert cfg.train.select_metric == "accuracy" and cfg.threads == 1
@@ -451,7 +450,7 @@ def test_lists_as_train_and_val_sources(clips: Path, tmp_path: Path) -> None:
         "train": [str(write_list("train.jsonl", 1, CLASSES))],
         "val": [str(write_list("val.jsonl", 2, CLASSES[:2]))],
     }
-    result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+    result = train(run_cfg_from_dict(raw), device=torch.device("cpu"), log=lambda s: None)
     assert (result.card["train_clips"], result.card["val_clips"]) == (6, 4)
     assert vc.load_model(result.best).class_names == CLASSES
     (clips.parent / "extra" / "owl").mkdir(parents=True)
@@ -459,14 +458,14 @@ def test_lists_as_train_and_val_sources(clips: Path, tmp_path: Path) -> None:
     raw["out_dir"] = str(tmp_path / "run2")
     raw["data"] = {**raw["data"], "val": [str(clips.parent / "extra")]}
     with pytest.raises(DataError, match="class 'owl' is not one of the 3 classes"):
-        train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+        train(run_cfg_from_dict(raw), device=torch.device("cpu"), log=lambda s: None)
 
 
 def test_resumed_clip_run_ends_where_the_whole_run_does(clips: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
     def cfg(out: str) -> RunCfg:
-        return cfg_from_dict(RunCfg, clip_config(clips, tmp_path / out, max_steps=6))
+        return run_cfg_from_dict(clip_config(clips, tmp_path / out, max_steps=6))
 
     train(cfg("whole"), device=torch.device("cpu"), log=lambda s: None)
 

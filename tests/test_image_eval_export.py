@@ -19,7 +19,7 @@ from voicecnn.cli import app
 from voicecnn.config import cfg_from_dict
 from voicecnn.data.images import load_image, normalize
 from voicecnn.errors import ConfigError, DataError
-from voicecnn.train.run import RunCfg, _image_run
+from voicecnn.train.image import ImageRunCfg, prepare_image
 
 runner = CliRunner()
 NAMES = ("bottom_right", "top_left")
@@ -161,10 +161,10 @@ def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: 
 # --- training settings ------------------------------------------------------------------------
 
 
-def _image_cfg(train: Path, val: Path | None = None, **data: Any) -> RunCfg:
+def _image_cfg(train: Path, val: Path | None = None, **data: Any) -> ImageRunCfg:
     sources = {"train": [str(train)], "val": [str(val)] if val else [], "workers": 0}
-    return cfg_from_dict(RunCfg, {
-        "task": "image", "arch": "img_cnn2d_s", "out_dir": "unused", "tensorboard": False,
+    return cfg_from_dict(ImageRunCfg, {
+        "arch": "img_cnn2d_s", "out_dir": "unused", "tensorboard": False,
         "data": {**sources, **data},
     })
 
@@ -173,8 +173,8 @@ def test_flip_and_shift_settings_reach_the_training_images(tmp_path: Path) -> No
     x, y = _squares(16)
     np.savez(tmp_path / "train.npz", x=x, y=y)
     cpu = torch.device("cpu")
-    _, _, flips = _image_run(_image_cfg(tmp_path / "train.npz", flip=True, shift_px=0), cpu)
-    plain = _image_run(_image_cfg(tmp_path / "train.npz", augment_images=False), cpu)[2].train
+    flips = prepare_image(_image_cfg(tmp_path / "train.npz", flip=True, shift_px=0), cpu)
+    plain = prepare_image(_image_cfg(tmp_path / "train.npz", augment_images=False), cpu).train
     seen = set()
     for i in range(len(flips.train)):  # type: ignore[arg-type]
         item, ref = flips.train[i][0], plain[i][0]
@@ -182,7 +182,7 @@ def test_flip_and_shift_settings_reach_the_training_images(tmp_path: Path) -> No
         assert mirrored or torch.equal(item, ref)
         seen.add(mirrored)
     assert seen == {True, False}
-    _, _, shifts = _image_run(_image_cfg(tmp_path / "train.npz", shift_px=3), cpu)
+    shifts = prepare_image(_image_cfg(tmp_path / "train.npz", shift_px=3), cpu)
     assert shifts.train.max_shift_px == 3 and not shifts.train.flip  # type: ignore[attr-defined]
     n = len(plain)  # type: ignore[arg-type]
     assert any(not torch.equal(shifts.train[i][0], plain[i][0]) for i in range(n))
@@ -191,7 +191,7 @@ def test_flip_and_shift_settings_reach_the_training_images(tmp_path: Path) -> No
         columns = torch.nonzero(img[0] > (img.max() + img.min()) / 2)[:, 1].float()
         assert bool(columns.mean() < 13.5) == (label == 1)  # label 1: top left
     with pytest.raises(ConfigError, match="max_shift_px"):
-        _image_run(_image_cfg(tmp_path / "train.npz", shift_px=-1), cpu)
+        prepare_image(_image_cfg(tmp_path / "train.npz", shift_px=-1), cpu)
 
 
 def test_idx_validation_folder_split(tmp_path: Path) -> None:
@@ -201,18 +201,18 @@ def test_idx_validation_folder_split(tmp_path: Path) -> None:
     np.savez(tmp_path / "train.npz", x=x, y=y)
     cpu = torch.device("cpu")
 
-    def val_images(cfg: RunCfg) -> int:
-        return int(_image_run(cfg, cpu)[2].facts["val_images"])
+    def val_images(cfg: ImageRunCfg) -> int:
+        return int(prepare_image(cfg, cpu).facts["val_images"])
 
     assert val_images(_image_cfg(both, both)) == 6  # the t10k files
     assert val_images(_image_cfg(tmp_path / "train.npz", train_only)) == 8  # only train files
     assert val_images(_image_cfg(tmp_path / "train.npz", both, val_idx_split="train")) == 10
     assert val_images(_image_cfg(tmp_path / "train.npz", both, val_idx_split="test")) == 6
     with pytest.raises(ConfigError, match="would read the training images"):
-        _image_run(_image_cfg(both, both, val_idx_split="train"), cpu)
+        prepare_image(_image_cfg(both, both, val_idx_split="train"), cpu)
     with pytest.raises(ConfigError, match="would read the training images"):
-        _image_run(_image_cfg(train_only, train_only), cpu)
+        prepare_image(_image_cfg(train_only, train_only), cpu)
     with pytest.raises(DataError, match="has no t10k-images"):
-        _image_run(_image_cfg(tmp_path / "train.npz", train_only, val_idx_split="test"), cpu)
+        prepare_image(_image_cfg(tmp_path / "train.npz", train_only, val_idx_split="test"), cpu)
     with pytest.raises(ConfigError, match="is not one of"):
         _image_cfg(both, both, val_idx_split="t10k")

@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from voicecnn.cli import app
-from voicecnn.config import cfg_from_dict, load_toml
 from voicecnn.errors import CheckpointError, ConfigError
 from voicecnn.segments import Segment
+from voicecnn.train.build import build_model, grow_from
 from voicecnn.train.metrics import accuracy, match_segments
-from voicecnn.train.run import RunCfg, _build_model, _grow_from, _taught, train
+from voicecnn.train.run import load_run_cfg, run_cfg_from_dict, train
+from voicecnn.train.vad import teacher_targets
 
 runner = CliRunner()
 
@@ -141,8 +142,8 @@ def test_train_evaluate_export_detect(recordings: Path, tmp_path: Path) -> None:
     assert card["train_recordings"] == 4 and card["val_recordings"] == 2
     assert card["config"]["threads"] == 1 and card["validation"]["roc_auc"] > 0.9
     # the resolved config reruns as it is; strict JSON in the card (the unset budget is null)
-    rerun = load_toml(RunCfg, out / "config.toml")
-    assert rerun.threads == 1 and rerun == replace(load_toml(RunCfg, cfg), threads=1)
+    rerun = load_run_cfg(out / "config.toml")
+    assert rerun.threads == 1 and rerun == replace(load_run_cfg(cfg), threads=1)
     assert card["config"]["train"]["max_minutes"] is None
     assert "Infinity" not in (out / "card.json").read_text()
 
@@ -176,9 +177,9 @@ def _stop_at(step: int) -> Any:
 def test_resume_continues_where_the_run_stopped(recordings: Path, tmp_path: Path) -> None:
     # 2 batches per epoch: the save at step 15 is in the middle of an epoch.
     steps = {"max_steps": 45, "eval_every": 15}
-    whole = cfg_from_dict(RunCfg, vad_config(recordings, tmp_path / "whole", **steps))
+    whole = run_cfg_from_dict(vad_config(recordings, tmp_path / "whole", **steps))
     reference = train(whole, device=torch.device("cpu"), log=lambda s: None)
-    cut = cfg_from_dict(RunCfg, vad_config(recordings, tmp_path / "cut", **steps))
+    cut = run_cfg_from_dict(vad_config(recordings, tmp_path / "cut", **steps))
     with pytest.raises(KeyboardInterrupt):
         train(cut, device=torch.device("cpu"), log=lambda s: None, on_step=_stop_at(22))
     assert torch.load(tmp_path / "cut" / "state.pt", weights_only=True)["step"] == 15
@@ -208,7 +209,7 @@ def test_time_budget_and_mixed_clips(recordings: Path, tmp_path: Path) -> None:
         sf.write(clips / "nonspeech" / f"n{i}.wav", 0.1 * rng.standard_normal(16000), 16000)
     raw = vad_config(recordings, tmp_path / "run", max_minutes=1e-9, eval_every=1000)
     raw["data"] = {**raw["data"], "clips": str(clips), "clip_items": 8, "workers": 2}
-    result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+    result = train(run_cfg_from_dict(raw), device=torch.device("cpu"), log=lambda s: None)
     assert [r["step"] for r in result.history] == [1]  # out of time: one step, then a save
     assert result.card["speech_clips"] == {"speech": 3}
     assert result.card["nonspeech_clips"] == {"nonspeech": 3}
@@ -220,7 +221,7 @@ def test_time_budget_and_mixed_clips(recordings: Path, tmp_path: Path) -> None:
 def test_cuda_bf16_run(recordings: Path, tmp_path: Path) -> None:
     raw = {**vad_config(recordings, tmp_path / "run"), "device": "cuda"}
     raw["data"] = {**raw["data"], "workers": 2}
-    cfg = cfg_from_dict(RunCfg, raw)
+    cfg = run_cfg_from_dict(raw)
     result = train(cfg, device=torch.device("cuda"), log=lambda s: None)
     assert result.card["device"].startswith("cuda") and result.history[-1]["roc_auc"] > 0.9
     assert next(vc.load_model(result.best).parameters()).device.type == "cpu"
@@ -228,7 +229,7 @@ def test_cuda_bf16_run(recordings: Path, tmp_path: Path) -> None:
 
 def test_finetune_from_weights(recordings: Path, tiny_weights: Path, tmp_path: Path) -> None:
     raw = vad_config(recordings, tmp_path / "ft", max_steps=4, eval_every=4)
-    cfg = cfg_from_dict(RunCfg, {**raw, "arch": "", "init": str(tiny_weights)})
+    cfg = run_cfg_from_dict({**raw, "arch": "", "init": str(tiny_weights)})
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
     assert result.card["init"] == str(tiny_weights) and result.card["arch"] == "vad_cnn1d_xs"
 
@@ -238,9 +239,9 @@ def test_grow_a_longer_context_from_weights(recordings: Path, tmp_path: Path) ->
     # dilation-32 block passes its input through, so before training it computes what its
     # init does (to the new batch norm's eps); training then runs and records both names.
     raw = vad_config(recordings, tmp_path / "grow", max_steps=2, eval_every=2)
-    cfg = cfg_from_dict(RunCfg, {**raw, "arch": "vad_cnn2d_s_long", "init": "vad_cnn2d_s"})
+    cfg = run_cfg_from_dict({**raw, "arch": "vad_cnn2d_s_long", "init": "vad_cnn2d_s"})
     said: list[str] = []
-    grown, arch = _build_model(cfg, {}, said.append)
+    grown, arch = build_model(cfg, {}, said.append)
     assert arch == "vad_cnn2d_s_long"
     assert said == [
         "init vad_cnn2d_s: 55 of 61 tensors copied; new: temporal.layers.5.1, temporal.layers.5.2"
@@ -259,7 +260,7 @@ def test_grow_a_longer_context_from_weights(recordings: Path, tmp_path: Path) ->
     image = tmp_path / "img.safetensors"
     vc.save_weights(vc.create_model("img_cnn2d_s"), image, arch="img_cnn2d_s")
     with pytest.raises(ConfigError, match="not a VadCnn"):
-        _grow_from(vc.create_model("vad_cnn2d_s_long"), str(image))
+        grow_from(vc.create_model("vad_cnn2d_s_long"), str(image))
 
 
 def _two_class_images(path: Path, n: int = 120, seed: int = 0) -> Path:
@@ -291,7 +292,7 @@ def test_image_task_on_npz(tmp_path: Path) -> None:
             "eval_every": 15,
         },
     }
-    result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+    result = train(run_cfg_from_dict(raw), device=torch.device("cpu"), log=lambda s: None)
     assert result.card["classes"] == 2 and result.card["val_images"] == 30
     assert result.history[-1]["accuracy"] >= 0.9
     model = vc.load_model(tmp_path / "img" / "best.safetensors")
@@ -308,7 +309,7 @@ def test_image_task_on_npz(tmp_path: Path) -> None:
         "data": {**raw["data"], "train": [str(tmp_path / "three.npz")]},
         "train": {**raw["train"], "max_steps": 2},
     }
-    tuned = train(cfg_from_dict(RunCfg, raw3), device=torch.device("cpu"), log=lambda s: None)
+    tuned = train(run_cfg_from_dict(raw3), device=torch.device("cpu"), log=lambda s: None)
     assert vc.load_model(tuned.best).num_classes == 3
 
 
@@ -347,7 +348,7 @@ def test_image_task_on_a_class_folder(tmp_path: Path) -> None:
         "data": {"train": [str(tmp_path / "images")], "image_size": [20, 20], "workers": 0},
         "train": {"batch_size": 4, "max_steps": 2, "eval_every": 2},
     }
-    result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+    result = train(run_cfg_from_dict(raw), device=torch.device("cpu"), log=lambda s: None)
     model = vc.load_model(result.best)
     assert model.class_names == ("bottom_right", "top_left")
     assert result.card["train_images"] + result.card["val_images"] == 16
@@ -395,7 +396,7 @@ def test_clips_only_run_with_clip_validation_and_tied_selection(
         select_metric="roc_auc", select_tolerance=1.0, select_tiebreak="mix_roc_auc"
     )
     raw["card"] = {"recipe": "test"}
-    result = train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+    result = train(run_cfg_from_dict(raw), device=torch.device("cpu"), log=lambda s: None)
     rows = result.history
     assert [r["step"] for r in rows] == [3, 6, 9, 12]
     for key in ("roc_auc", "mix_roc_auc", "mix_f1", "fa_noise", "fa_hum", "fa_nonspeech"):
@@ -423,7 +424,7 @@ def test_clip_settings_errors(recordings: Path, tmp_path: Path) -> None:
     def err(data: dict[str, Any]) -> str:
         raw = {**base, "data": {"crop_s": 1.0, "workers": 0, **data}}
         with pytest.raises((ConfigError, vc.DataError)) as excinfo:
-            train(cfg_from_dict(RunCfg, raw), device=torch.device("cpu"), log=lambda s: None)
+            train(run_cfg_from_dict(raw), device=torch.device("cpu"), log=lambda s: None)
         return str(excinfo.value)
 
     clips = str(clip_tree(tmp_path / "clips", recordings, 0))
@@ -481,7 +482,7 @@ def test_taught_targets_blend_labels_and_teacher() -> None:
     y = torch.zeros(2, n + 3, dtype=torch.uint8)
     y[0, : n // 2] = 1
     y[:, n:] = 1  # frames past the teacher's output keep their labels
-    batches = _taught(iter([(x, y)]), teacher, 0.25, torch.device("cpu"))
+    batches = teacher_targets(iter([(x, y)]), teacher, 0.25, torch.device("cpu"))
     x2, soft = next(batches)
     assert x2 is x and soft.dtype == torch.float32 and soft.shape == y.shape
     torch.testing.assert_close(soft[:, :n], 0.75 * y[:, :n].float() + 0.25 * p)
@@ -494,7 +495,7 @@ def test_teacher_targets_replace_labels_at_weight_one(recordings: Path, tmp_path
     # though the labels hold speech (the same run without a teacher reaches AUC > 0.9).
     teacher = _silent_teacher(tmp_path / "silent.safetensors")
     raw = vad_config(recordings, tmp_path / "taught")
-    cfg = cfg_from_dict(RunCfg, {**raw, "teacher": str(teacher), "teacher_weight": 1.0})
+    cfg = run_cfg_from_dict({**raw, "teacher": str(teacher), "teacher_weight": 1.0})
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
     assert result.card["teacher"] == str(teacher) and result.card["teacher_weight"] == 1.0
     wave, _ = sf.read(recordings / "rec0.wav", dtype="float32")
