@@ -19,7 +19,8 @@ REPO = Path(__file__).parents[1]
 
 
 def _tiny(recipe: str, data: Path, out: Path, *extra: str) -> RunCfg:
-    return load_run_cfg(REPO / "recipes" / recipe / "config.toml",
+    return load_run_cfg(
+        REPO / "recipes" / recipe / "config.toml",
         [
             f"out_dir={json.dumps(str(out))}",
             f"data.train=[{json.dumps(str(data / 'train.jsonl'))}]",

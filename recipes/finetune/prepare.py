@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import voicecnn as vc
-from voicecnn.data.manifest import load_dataset
+from voicecnn.data.recordings import load_dataset
 from voicecnn.train.vad import evaluate_recordings, load_recordings
 
 HERE = Path(__file__).resolve().parent

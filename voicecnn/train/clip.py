@@ -21,9 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from voicecnn.data.clips import (
-    ClipAugmentCfg,
-    ClipDataset,
+from voicecnn.data.clip_dataset import ClipAugmentCfg, ClipDataset
+from voicecnn.data.labelled_clips import (
     class_names,
     label_indices,
     load_clip_sources,

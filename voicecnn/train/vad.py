@@ -26,14 +26,10 @@ from torch.utils.data import ConcatDataset
 from voicecnn.audio import audio_duration_s, load_audio
 from voicecnn.checkpoint import load_model
 from voicecnn.data.datasets import VadCropDataset, read_excerpt
-from voicecnn.data.manifest import (
-    ClipSet,
-    ManifestEntry,
-    load_dataset,
-    read_clip_list,
-    scan_clip_folders,
-)
+from voicecnn.data.manifest import ManifestEntry
 from voicecnn.data.mix import MixCfg
+from voicecnn.data.mix_clips import MixClipSet, read_audio_list, scan_mix_clips
+from voicecnn.data.recordings import load_dataset
 from voicecnn.detection import DetectCfg, FrameModel, frame_probs
 from voicecnn.errors import ConfigError
 from voicecnn.segments import Segment, to_targets
@@ -260,12 +256,12 @@ def _mixtures(
     length: int | None,
     rirs: list[npt.NDArray[np.float32]],
     weights: dict[str, float] | None = None,
-) -> tuple[ClipSet, Any]:
+) -> tuple[MixClipSet, Any]:
     """The clip groups of ``folder`` (``speech/``, ``nonspeech/``) and their mixtures."""
     from voicecnn.data.datasets import ClipMixDataset  # mixing needs scipy
 
     root = Path(folder).expanduser()
-    clips = scan_clip_folders(root / "speech", root / "nonspeech")
+    clips = scan_mix_clips(root / "speech", root / "nonspeech")
     mixes = ClipMixDataset(
         clips.speech_groups,
         clips.nonspeech_groups,
@@ -346,7 +342,7 @@ def prepare_vad(
         if d.clip_cache < 1:
             raise ConfigError(f"data.clip_cache must be at least 1, got {d.clip_cache}")
         if d.rirs:
-            rirs = [load_audio(p, model.sample_rate) for p in read_clip_list(d.rirs)]
+            rirs = [load_audio(p, model.sample_rate) for p in read_audio_list(d.rirs)]
             facts["rirs"] = len(rirs)
     if d.clips:
         clips, mixes = _mixtures(
