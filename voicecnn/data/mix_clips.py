@@ -52,11 +52,12 @@ class MixClipSet:
 
 
 AUDIO_LIST_SUFFIX = ".txt"
-"""A clip list: one audio path per line (relative to the list's folder; ``#`` comments)."""
+"""An audio list (a group of clips, or of room impulse responses): one audio path per line,
+relative to the list's folder; ``#`` starts a comment."""
 
 
 def _read_audio_list_lines(path: Path, issues: list[Issue]) -> list[Path]:
-    """The audio paths a clip list names; missing files are recorded with their line."""
+    """The audio paths an audio list names; missing files are recorded with their line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -104,7 +105,7 @@ def _clip_groups(folder: Path, issues: list[Issue]) -> dict[str, tuple[Path, ...
 
 
 def read_audio_list(path: str | os.PathLike[str]) -> tuple[Path, ...]:
-    """The clips a clip list (``.txt``, one audio path per line) or a folder holds.
+    """The audio files an audio list (``.txt``, one path per line) or a folder holds.
 
     A folder gives every audio file under it; a list gives its paths (relative to the list's
     folder; blank and ``#`` lines skipped). Every clip's header is checked.
