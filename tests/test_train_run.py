@@ -65,6 +65,7 @@ def test_each_task_reads_its_own_config() -> None:
         ({"task": "clip", "clip_augment": {}, "eval": {}}, "eval is a setting of task = 'vad'"),
         ({"task": "clip", "data": {"clip_z": 1.0}}, "unknown key(s) clip_z"),
         ({"task": "speech"}, "task: 'speech' is not one of ['vad', 'image', 'clip']"),
+        ({"task": ["vad"]}, "task: ['vad'] is not one of ['vad', 'image', 'clip']"),
     ],
 )
 def test_settings_of_another_task_are_named(raw: dict[str, object], message: str) -> None:

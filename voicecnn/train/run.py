@@ -69,7 +69,7 @@ def run_cfg_from_dict(data: dict[str, Any], *, where: str = "config") -> RunCfg:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
     task = data.get("task", "vad")
-    if task not in TASKS:
+    if not isinstance(task, str) or task not in TASKS:
         raise ConfigError(f"{where}.task: {task!r} is not one of {list(TASKS)}")
     if isinstance(data.get("data", {}), dict):
         _check_task_keys(data, task, where)
