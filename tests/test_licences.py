@@ -8,8 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from voicecnn.config import load_toml
-from voicecnn.train.run import RunCfg
+from voicecnn.train.run import load_run_cfg
 
 REPO = Path(__file__).parents[1]
 RECIPE = REPO / "recipes" / "default_vad"
@@ -93,8 +92,8 @@ def test_permissive_lists_written_beside_the_full_ones(tmp_path: Path, monkeypat
 
 def test_permissive_config_is_the_default_recipe_on_permissive_clips() -> None:
     prepare = _prepare()
-    full = load_toml(RunCfg, RECIPE / "config.toml")
-    free = load_toml(RunCfg, RECIPE / "permissive.toml")
+    full = load_run_cfg(RECIPE / "config.toml")
+    free = load_run_cfg(RECIPE / "permissive.toml")
     assert free.data.clips.endswith("/clips/train_permissive")
     assert set(free.data.clip_weights) <= set(prepare.PERMISSIVE_TRAIN)
     assert free.data.clip_weights == {

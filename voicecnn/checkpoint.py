@@ -106,7 +106,7 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
         return bundled.read_bytes(), f"bundled:{text}"
     p = Path(name_or_path)
     if p.is_dir() or (not p.exists() and p.suffix != ".safetensors" and _is_hub_id(text)):
-        from voicecnn.hub import resolve_pretrained  # a Hub folder, or a Hub id (cache first)
+        from voicecnn._hub import resolve_pretrained  # a Hub folder, or a Hub id (cache first)
 
         path = resolve_pretrained(text)
         return read_bytes(path, CheckpointError), str(path)
@@ -124,7 +124,7 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
 
 
 def _is_hub_id(text: str) -> bool:
-    from voicecnn.hub import is_hub_id
+    from voicecnn._hub import is_hub_id
 
     return is_hub_id(text)
 
