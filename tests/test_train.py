@@ -223,7 +223,7 @@ def test_cuda_bf16_run(recordings: Path, tmp_path: Path) -> None:
     cfg = cfg_from_dict(RunCfg, raw)
     result = train(cfg, device=torch.device("cuda"), log=lambda s: None)
     assert result.card["device"].startswith("cuda") and result.history[-1]["roc_auc"] > 0.9
-    assert next(vc.load_model(result.best).parameters()).device.type == "cpu"
+    assert next(vc.load_module(result.best).parameters()).device.type == "cpu"
 
 
 def test_finetune_from_weights(recordings: Path, tiny_weights: Path, tmp_path: Path) -> None:
@@ -243,13 +243,14 @@ def test_grow_a_longer_context_from_weights(recordings: Path, tmp_path: Path) ->
     grown, arch = _build_model(cfg, {}, said.append)
     assert arch == "vad_cnn2d_s_long"
     assert said == [
-        "init vad_cnn2d_s: 55 of 61 tensors copied; new: temporal.layers.5.1, temporal.layers.5.2"
+        "init vad_cnn2d_s: 55 of 61 tensors copied; "
+        "new: temporal.layers.5.conv, temporal.layers.5.norm"
     ]
     wave, _ = sf.read(recordings / "rec0.wav", dtype="float32")
     with torch.inference_mode():
         x = torch.from_numpy(wave)[None]
         ours = torch.sigmoid(grown.eval()(x))
-        theirs = torch.sigmoid(vc.load_model("vad_cnn2d_s")(x))
+        theirs = torch.sigmoid(vc.load_module("vad_cnn2d_s")(x))
     assert ours.shape == theirs.shape and (ours - theirs).abs().max() < 1e-3
     assert (theirs > 0.5).any() and (theirs < 0.5).any()  # a real test: both classes present
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
@@ -499,7 +500,7 @@ def test_teacher_targets_replace_labels_at_weight_one(recordings: Path, tmp_path
     assert result.card["teacher"] == str(teacher) and result.card["teacher_weight"] == 1.0
     wave, _ = sf.read(recordings / "rec0.wav", dtype="float32")
     with torch.inference_mode():
-        probs = torch.sigmoid(vc.load_model(result.best)(torch.from_numpy(wave)[None]))
+        probs = torch.sigmoid(vc.load_module(result.best)(torch.from_numpy(wave)[None]))
     assert float(probs.max()) < 0.5  # no frame called speech, here or in validation
     assert result.history[-1]["recall"] == 0.0
 

@@ -38,7 +38,7 @@ from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler
 
 from voicecnn.audio import audio_duration_s, load_audio
-from voicecnn.checkpoint import load_model, read_metadata, save_weights
+from voicecnn.checkpoint import load_module, read_metadata, save_weights
 from voicecnn.config import cfg_from_dict, cfg_to_dict, dumps_toml, jsonable
 from voicecnn.data.clips import ClipAugmentCfg
 from voicecnn.data.datasets import VadCropDataset, read_excerpt
@@ -334,7 +334,7 @@ def _build_model(
         arch = init_arch
         if cfg.model:
             raise ConfigError("model overrides cannot change the architecture of init weights")
-        model: Any = load_model(cfg.init)
+        model: Any = load_module(cfg.init)
     elif cfg.arch:
         arch = cfg.arch
         model = create_model(arch)
@@ -363,7 +363,7 @@ def _grow_from(model: nn.Module, init: str) -> str:
     copied and that maps its width to itself starts as a pass-through (identity at its
     current-time tap), so a stack grown by blocks begins close to what ``init`` computed.
     """
-    src = load_model(init)
+    src = load_module(init)
     if type(src) is not type(model):
         raise ConfigError(f"init {init!r} is a {type(src).__name__}, not a {type(model).__name__}")
     ours = model.state_dict()
@@ -805,7 +805,7 @@ def _load_teacher(cfg: RunCfg, model: Any, device: torch.device) -> Any:
         raise ConfigError(f"teacher is a setting of task = 'vad', not {cfg.task!r}")
     if not 0.0 < cfg.teacher_weight <= 1.0:
         raise ConfigError(f"teacher_weight must be in (0, 1], got {cfg.teacher_weight}")
-    teacher: Any = load_model(cfg.teacher)
+    teacher: Any = load_module(cfg.teacher)
     if not hasattr(teacher, "frame_hop_s"):
         raise ConfigError(f"teacher {cfg.teacher!r} is not a speech detector")
     ours = (model.sample_rate, model.frame_hop_s)
@@ -950,6 +950,6 @@ def train(
         validation={k: v for k, v in best_row.items() if k not in ("step", "lr")},
     )
     card = jsonable(card)  # strict JSON: unset budgets (inf) become null
-    save_weights(load_model(best), best, arch=arch, card=card)
+    save_weights(load_module(best), best, arch=arch, card=card)
     (out / "card.json").write_text(json.dumps(card, indent=1, allow_nan=False) + "\n")
     return RunResult(history, card, best, model)
