@@ -78,13 +78,12 @@ def baseline_engine(checkout: Path) -> ModuleType:
     return module
 
 
-def engines_for(name: str, baseline: ModuleType | None) -> dict[str, Any]:
+def engines_for(name: str, baseline: ModuleType | None, *, torch: bool) -> dict[str, Any]:
     """Detector factories per engine for model ``name``."""
     numpy_model, torch_model = vc.load_model(name), vc.load_module(name)
-    out: dict[str, Any] = {
-        "numpy (per-layer steps)": lambda: StreamingDetector(numpy_model),
-        "torch": lambda: StreamingDetector(torch_model, engine="torch"),
-    }
+    out: dict[str, Any] = {"numpy (per-layer steps)": lambda: StreamingDetector(numpy_model)}
+    if torch:
+        out["torch"] = lambda: StreamingDetector(torch_model, engine="torch")
     if baseline is not None:
 
         def old() -> StreamingDetector:
@@ -165,6 +164,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--baseline", type=Path, help="checkout whose incremental.py to compare")
     parser.add_argument("--no-delays", action="store_true", help="only the cost per chunk")
+    parser.add_argument("--no-torch", action="store_true", help="leave out the torch engine")
     args = parser.parse_args()
     baseline = baseline_engine(args.baseline) if args.baseline else None
     import torch
@@ -181,7 +181,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|")
     models = {n: vc.load_model(n) for n in names}
     for name, model in models.items():
-        engines = engines_for(name, baseline)
+        engines = engines_for(name, baseline, torch=not args.no_torch)
         costs = [chunk_costs_us(engines, ms, wave60, 7) for ms in (10, 20, 32)]
         for engine in engines:
             print(f"| {name} | {engine} | "
