@@ -115,6 +115,9 @@ class FrameEngine:
                     raise ValueError(f"layer {name!r} changes the frame size")
                 shape = made  # a relabel: the next step reads the same memory as made
                 continue
+            if steps and steps[-1].fuse(made):
+                shape = steps[-1].out_shape
+                continue
             steps.append(made)
             shape = made.out_shape
         if not steps or shape[0] != 1:

@@ -110,48 +110,71 @@ class ConvStep(Step):
             rows[-1][0] = bias
         self.weight = np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
         self.bias = bias.astype(np.float32)
-        self.out_shape = (h, c_out)
+        self.out_shape: Shape = (h, c_out)
+        self.pool = 1  # rows pooled by a fused max-pool (see fuse)
         self._views: dict[int, tuple[Any, ...]] = {}
+
+    def fuse(self, nxt: Step) -> bool:
+        """Take over a following max-pool over rows only (stride = kernel, none over time):
+        the gather then lists output rows in pooling order, so the pool is a maximum of
+        contiguous blocks, and the ReLU and bias (which commute with it) run on the pooled
+        rows; the pool's own step is dropped."""
+        if not isinstance(nxt, PoolStep) or nxt.kt != 1 or self.pool != 1 or self.direct:
+            return False
+        if (nxt.inp.h, nxt.inp.c) != self.out_shape:
+            return False
+        self.pool = nxt.kh
+        self.out_shape = nxt.out_shape
+        return True
 
     def _make_views(self, n: int) -> tuple[Any, ...]:
         """Gather indices and scratch arrays for ``n`` output frames (cached per ``n``)."""
-        h, kh, kw, c_in = self.h, self.kh, self.kw, self.inp.c
-        c_out = self.weight.shape[1]
-        t = np.arange(n)[:, None, None, None]
-        j = np.arange(h)[None, :, None, None]
-        i = np.arange(kw)[None, None, :, None]
-        a = np.arange(kh)[None, None, None, :]
-        row = j + a - self.top
+        h, kh, kw, p, c_in = self.h, self.kh, self.kw, self.pool, self.inp.c
+        h2, c_out = h // p, self.weight.shape[1]
+        # Output rows in pooling order (k, t, j), for row j * p + k of frame t: the p inputs
+        # of each pooled row are then p contiguous blocks of the product.
+        k = np.arange(p)[:, None, None, None, None]
+        t = np.arange(n)[None, :, None, None, None]
+        j = np.arange(h2)[None, None, :, None, None]
+        i = np.arange(kw)[None, None, None, :, None]
+        a = np.arange(kh)[None, None, None, None, :]
+        row = j * p + k + a - self.top
         # Rows of inp.flat from the first input frame; row padding reads the last row (-1),
         # the bias tap the one before (-2).
         idx = np.where((row >= 0) & (row < h), (t + i * self.d) * h + row, -1)
-        rows, taps = n * h, kw * kh + self.bias_tap
+        rows, taps = p * n * h2, kw * kh + self.bias_tap
         idx = idx.reshape(rows, kw * kh)
         if self.bias_tap:
             idx = np.concatenate([idx, np.full((rows, 1), -2)], axis=1)
         cols = np.zeros((rows, taps * c_in), np.float32)
         cols3 = cols.reshape(rows, taps, c_in) if c_in > 1 else cols
+        tmp = np.zeros((p, n * h2, c_out), np.float32)
         # Full-shape operands: broadcasting a vector costs more than the arithmetic here.
-        zeros = np.zeros((rows, c_out), np.float32)
-        bias = np.ascontiguousarray(np.broadcast_to(self.bias, (rows, c_out)))
-        views = (idx, cols3, cols, zeros, bias)
+        zeros = np.zeros((n * h2, c_out), np.float32)
+        bias = np.ascontiguousarray(np.broadcast_to(self.bias, (n * h2, c_out)))
+        views = (idx, cols3, cols, tmp, tmp.reshape(rows, c_out), zeros, bias)
         self._views[n] = views
         return views
 
     def ops(self, n: int) -> list[Op]:
-        """Gather, one product, bias, ReLU."""
+        """Gather, one product, (pool,) bias, ReLU."""
         b, start = self.inp, self.inp.start
-        idx, cols3, cols, zeros, bias = self._views.get(n) or self._make_views(n)
-        dst = self.out.rows[self.out.w : self.out.w + n].reshape(n * self.h, -1)
+        idx, cols3, cols, tmp, tmp2, zeros, bias = self._views.get(n) or self._make_views(n)
+        dst = self.out.rows[self.out.w : self.out.w + n].reshape(n * self.out_shape[0], -1)
         ops: list[Op]
         if self.direct:
             src = b.flat[start * b.h : (start + n) * b.h]
             ops = [partial(src.dot, self.weight, dst)]
         else:
-            ops = [partial(b.src[start * b.h :].take, idx, 0, cols3, "wrap"),
-                   partial(cols.dot, self.weight, dst)]
+            ops = [partial(b.src[start * b.h :].take, idx, 0, cols3, "wrap")]
+            if self.pool == 1:
+                ops.append(partial(cols.dot, self.weight, dst))
+            else:
+                ops.append(partial(cols.dot, self.weight, tmp2))
+                ops.append(partial(np.fmax, tmp[0], tmp[1], dst))
+                ops += [partial(np.fmax, dst, tmp[k], dst) for k in range(2, self.pool)]
         if not self.bias_tap:
-            ops.append(partial(np.add, dst, bias, dst))
+            ops.append(partial(np.add, dst, bias, dst))  # the bias commutes with the pool
         ops.append(partial(np.fmax, dst, zeros, dst))
         return ops
 

@@ -133,6 +133,12 @@ class Step(ABC):
     def ops(self, n: int) -> list[Op]:
         """The numpy calls that compute ``n`` outputs at the buffers' current positions."""
 
+    def fuse(self, nxt: Step) -> bool:
+        """Take over the work of the following step ``nxt`` (whose step is then dropped);
+        False where this step cannot. An optimisation a step may offer for a neighbour it
+        computes more cheaply together with its own work (same numbers)."""
+        return False
+
     def run(self) -> None:
         """Compute every output the input allows."""
         b, nb = self.inp, self.out
