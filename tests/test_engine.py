@@ -84,8 +84,9 @@ def test_an_architecture_defined_here_streams_like_torch() -> None:
     assert ref.shape == (wave.size // 128,)
     tensors = {k: v.numpy() for k, v in net.state_dict().items()}
     for sizes in _chunkings(1):
-        got = _chunked(FrameEngine(spec, tensors), wave, sizes)
-        np.testing.assert_allclose(got, ref, atol=2e-6)
+        for piece in (15, 256):  # stream-sized and file-sized passes
+            got = _chunked(FrameEngine(spec, tensors, piece_frames=piece), wave, sizes)
+            np.testing.assert_allclose(got, ref, atol=2e-6)
 
 
 def test_a_layer_type_without_a_numpy_step_cannot_be_made() -> None:

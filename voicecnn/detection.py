@@ -86,6 +86,8 @@ def frame_stream(model: FrameModel, *, chunk_s: float = 30.0, file: bool = False
         chunk_s: Largest stretch of audio per model call of a :class:`FrameProbStream`.
         file: Tune the numpy engine for long pushes (files) rather than small chunks.
     """
+    if file and callable(getattr(model, "file_stream", None)):
+        return model.file_stream()  # type: ignore[attr-defined,no-any-return]
     stream = getattr(model, "stream", None)
     if callable(stream):
         return stream(piece_frames=FILE_PIECE) if file else stream()  # type: ignore[no-any-return]
@@ -257,6 +259,9 @@ def frame_probs(model: FrameModel, wave: np.ndarray, *, chunk_s: float = 30.0) -
     Returns:
         float32 array of shape (len(wave) // model.hop_length,).
     """
+    own = getattr(model, "frame_probs", None)
+    if callable(own):  # the numpy engine: the same stream, reused between files
+        return own(np.asarray(wave, dtype=np.float32))  # type: ignore[no-any-return]
     stream = frame_stream(model, chunk_s=chunk_s, file=True)
     return _run_stream(stream, [np.asarray(wave, dtype=np.float32)])
 
@@ -317,6 +322,9 @@ def detect_file(
     stream = frame_stream(model, chunk_s=cfg.chunk_s, file=True)
     probs = _run_stream(stream, iter_audio(path, model.sample_rate, block_s=block_s))
     duration_s = stream.n_samples / model.sample_rate
+    done = getattr(model, "done", None)
+    if callable(done):
+        done(stream)
     segs = cfg.segments(probs, model.frame_hop_s, duration_s)
     return Detection(segs, probs, model.frame_hop_s, duration_s, path=str(path))
 

@@ -297,7 +297,9 @@ class NumpyVad:
         self.spec = vad_spec(cfg)
         self.tensors = rename_legacy(self.spec, tensors)
         self.context_frames: tuple[int, int] = context_frames(cfg)
-        FrameEngine(self.spec, self.tensors)  # check every layer now, not at the first chunk
+        # Engines for whole files, kept between calls (their gather indices and scratch arrays
+        # cost more to build than a minute of audio to run); one per concurrent caller.
+        self._idle: list[FrameEngine] = [self.stream(piece_frames=FILE_PIECE)]  # checks now
 
     @classmethod
     def from_module(cls, model: Any) -> NumpyVad:
@@ -339,19 +341,34 @@ class NumpyVad:
         """A new :class:`FrameEngine` of this model (its own state)."""
         return FrameEngine(self.spec, self.tensors, piece_frames=piece_frames, logits=logits)
 
-    def frame_probs(self, wave: npt.ArrayLike) -> F32:
-        """Speech probability per frame of a mono waveform at ``sample_rate``."""
-        engine = self.stream(piece_frames=FILE_PIECE)
-        return np.concatenate([engine.push(wave), engine.flush()])
+    def file_stream(self) -> FrameEngine:
+        """A reset engine for a whole file; give it back with :meth:`done` to reuse it."""
+        try:
+            engine = self._idle.pop()  # atomic: threads never share an engine
+        except IndexError:
+            engine = self.stream(piece_frames=FILE_PIECE)
+        engine.reset()
+        return engine
+
+    def done(self, engine: FrameEngine) -> None:
+        """Keep ``engine`` (from :meth:`file_stream`) for the next file."""
+        if len(self._idle) < 4:
+            self._idle.append(engine)
+
+    def frame_probs(self, wave: npt.ArrayLike, *, logits: bool = False) -> F32:
+        """Speech probability (or logit) per frame of a mono waveform at ``sample_rate``."""
+        engine = self.file_stream()
+        engine.logits = logits
+        try:
+            return np.concatenate([engine.push(wave), engine.flush()])
+        finally:
+            engine.logits = False
+            self.done(engine)
 
     def __call__(self, wave: npt.ArrayLike) -> F32:
         """Waveforms (B, S) -> logits (B, S // hop_length), like the torch model."""
         x = np.asarray(wave, dtype=np.float32)
-        engine = self.stream(piece_frames=FILE_PIECE, logits=True)
-        rows = []
-        for row in x.reshape(-1, x.shape[-1]):
-            engine.reset()
-            rows.append(np.concatenate([engine.push(row), engine.flush()]))
+        rows = [self.frame_probs(row, logits=True) for row in x.reshape(-1, x.shape[-1])]
         return np.stack(rows).reshape(*x.shape[:-1], -1)
 
     def parameter_count(self) -> int:
