@@ -66,15 +66,16 @@ def peak_rss_mb(args: list[str]) -> tuple[float, float]:
     """Run ``voicecnn ARGS...`` in a fresh Python; return (wall seconds, its own peak RSS, MB)."""
     with tempfile.NamedTemporaryFile(suffix=".txt") as report:
         code = (
-            "import resource, sys\n"
+            "import sys\n"
             "from voicecnn.cli import main\n"
             "out = sys.argv.pop(1)\n"
             "sys.argv[0] = 'voicecnn'\n"
             "try:\n"
             "    main()\n"
             "finally:\n"
+            "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
             "    with open(out, 'w') as f:\n"
-            "        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+            "        f.write(hwm[0].split()[1])  # kB; unlike ru_maxrss, not the parent's\n"
         )
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", code, report.name, *args], check=False,

@@ -7,7 +7,7 @@ For each system, in fresh processes on ONE thread (``OMP_NUM_THREADS=1``):
 * detection of a 10 s file from a fresh process, start-up included: ``voicecnn detect FILE -f
   json`` for voicecnn; for the peers, a process that imports, loads, reads the file and labels
   it with the same adapter the accuracy benchmark uses; median wall seconds;
-* peak RSS of that process (its own ``VmHWM``-equivalent from ``wait4``), max over the runs;
+* peak RSS of that process (its own ``VmHWM``, read at exit), max over the runs;
 * install size: the files of the distributions a plain install pulls in (the requirement
   closure, read with ``importlib.metadata`` inside each environment): ``voicecnn`` without
   extras; Silero as the benchmark runs it (``silero-vad``'s files + onnxruntime's closure:
@@ -64,30 +64,48 @@ while todo:
 print(json.dumps({"bytes": size, "dists": sorted(seen)}))
 """
 
-_PEER_FILE = r"""
-import sys, time
+_HWM = r"""
+def _hwm(path):
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            open(path, "w").write(str(int(line.split()[1]) / 1024))
+"""
+
+_PEER_FILE = _HWM + r"""
+import sys
 sys.path.insert(0, sys.argv[3])
 from peers.worker import load_vad
 from peers.grid import read_wav
 vad = load_vad(sys.argv[1], None)
 probs, speech = vad.process(read_wav(sys.argv[2]))
 print(int(speech.sum()))
+_hwm(sys.argv[4])
+"""
+
+_VOICECNN_CLI = _HWM + r"""
+import sys
+out = sys.argv.pop(1)
+sys.argv[0] = "voicecnn"
+from voicecnn.cli import main
+try:
+    main()
+finally:
+    _hwm(out)
 """
 
 
-def timed_process(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd``; return (wall seconds, peak RSS in MB of that process alone)."""
+def timed_process(cmd: list[str], hwm: Path) -> tuple[float, float]:
+    """Run ``cmd`` (which writes its own ``VmHWM`` to ``hwm`` at exit: unlike ``ru_maxrss``,
+    not inherited from this process); return (wall seconds, peak RSS in MB)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1"}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          check=False)
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed: {err.strip().splitlines()[-1:]}")
-    return wall, usage.ru_maxrss / 1024
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr.decode().strip()[-300:]}")
+    return wall, float(hwm.read_text())
 
 
 def ready_s(python: str, system: str) -> float:
@@ -140,19 +158,21 @@ def main() -> None:
         ten = Path(tmp) / "ten_s.wav"
         sample, _ = sf.read(ROOT / "samples" / "speech_over_noise.flac", dtype="float32")
         sf.write(ten, np.tile(sample, 10)[:160000], 16000, subtype="PCM_16")
+        hwm = Path(tmp) / "hwm.txt"
         commands = {
-            "voicecnn": (vc_py, [vc_py, "-m", "voicecnn", "detect", str(ten), "-f", "json"]),
+            "voicecnn": (vc_py, [vc_py, "-c", _VOICECNN_CLI, str(hwm), "detect", str(ten), "-f",
+                                 "json"]),
         }
         if have_peers:
             for system in ("silero", "ten"):
                 commands[system] = (peers_py, [peers_py, "-c", _PEER_FILE, system, str(ten),
-                                               str(BENCH)])
+                                               str(BENCH), str(hwm)])
         rows = {}
         for _ in range(args.runs):  # systems take turns, so load changes hit them alike
             for system, (python, cmd) in commands.items():
                 row = rows.setdefault(system, {"ready": [], "wall": [], "rss": []})
                 row["ready"].append(ready_s(python, system))
-                wall, rss = timed_process(cmd)
+                wall, rss = timed_process(cmd, hwm)
                 row["wall"].append(wall)
                 row["rss"].append(rss)
     sizes = {"voicecnn": install_mb(vc_py, ["voicecnn"], [])}
