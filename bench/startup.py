@@ -20,6 +20,7 @@ The peers run in ``bench/.venv-peers`` (``python bench/run.py --setup`` makes it
 given by ``--peers-python``. Usage:
 
     python bench/startup.py [--runs 5] [--peers-python PATH] [--voicecnn-python PATH]
+                            [--full-python PATH]
 
 ``--voicecnn-python`` times another environment's voicecnn (e.g. the inference-only install).
 """
@@ -147,6 +148,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--peers-python", default=str(BENCH / ".venv-peers" / "bin" / "python"))
     parser.add_argument("--voicecnn-python", default=sys.executable)
+    parser.add_argument("--full-python", default=sys.executable,
+                        help="an environment with the train extra, for its install size")
     args = parser.parse_args()
     vc_py, peers_py = args.voicecnn_python, args.peers_python
     have_peers = Path(peers_py).exists()
@@ -189,6 +192,10 @@ def main() -> None:
               f"{statistics.median(row['wall']):.2f} | {max(row['rss']):.0f} | "
               f"{sizes[system][0]:.0f} |")
     print(f"\nvoicecnn install: {', '.join(sizes['voicecnn'][1])}")
+    full = install_mb(args.full_python, ["voicecnn", "torch", "scipy", "tensorboard"], [])[0]
+    torch_only = install_mb(args.full_python, ["torch"], [])[0]
+    print(f"with the train extra (torch, scipy, tensorboard): {full:,.0f} MB, of which torch's "
+          f"closure {torch_only:,.0f} MB")
     print(f"voicecnn offline real-time factor, default model, one thread: "
           f"{offline_rtf(vc_py):.5f}")
 
