@@ -9,6 +9,11 @@ family describes its layers once, as a tree of specs built from its config
 from existing layers runs in both with no new code, and a layer type cannot be defined without
 its numpy step (``LayerSpec.step`` is abstract).
 
+Why the structure is derived from the config rather than stored in the weights' metadata: every
+weights file already carries its config, so every file ever saved, the bundled ones included,
+runs on the numpy engine without torch and without being re-saved; and there is one
+description to keep right, which the torch model is built from too.
+
 A step processes frames along time. Its input is a :class:`Buf`: rows of frames, each frame
 ``(h, c)`` (mel rows x channels; 1-D layers have one row) stored row-major. ``Step.ops(n)``
 lists the numpy calls that compute ``n`` output frames at the buffers' current positions; the
