@@ -55,10 +55,12 @@ def _chunkings(seed: int) -> list[list[int]]:
     return [[1] * 200 + [10**6], [160], [512], rng.integers(1, 4000, 40).tolist(), [50000]]
 
 
-def test_an_architecture_defined_here_streams_like_torch() -> None:
+@pytest.mark.parametrize("first_kernel", [1, 3])
+def test_an_architecture_defined_here_streams_like_torch(first_kernel: int) -> None:
     """A new architecture assembled from the shared layers runs on the engine with no new
     code: a 2-D stack with a running pool over (rows, time), a flatten, a 1-D stack with a
-    dilated conv and a running pool, a frame head."""
+    dilated conv and a running pool, a frame head. (After the flatten, a 1x1 conv reads the
+    2-D frames itself; a wider one reads the flatten's copy.)"""
     spec = Seq((
         ("fe", LogMelSpec(FrontendCfg(n_mels=32, n_fft=256, hop_length=128, sample_rate=8000))),
         ("norm", BatchNormSpec(32)),
@@ -69,7 +71,7 @@ def test_an_architecture_defined_here_streams_like_torch() -> None:
         ), dims=2)),
         ("flat", FlattenSpec()),
         ("conv1d", ConvStackSpec(6 * 16, (
-            StageCfg(12, kernel=1),
+            StageCfg(12, kernel=first_kernel),
             StageCfg(12, kernel=3, dilation=3, pool=(5,), pool_stride=(1,)),
         ), dims=1)),
         ("head", FrameHeadSpec(12)),

@@ -118,6 +118,10 @@ class FrameEngine:
             if steps and steps[-1].fuse(made):
                 shape = steps[-1].out_shape
                 continue
+            if steps and made.absorb(steps[-1]):
+                steps[-1] = made
+                shape = made.out_shape
+                continue
             steps.append(made)
             shape = made.out_shape
         if not steps or shape[0] != 1:

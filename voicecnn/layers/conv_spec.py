@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from voicecnn.layers.basic_spec import FlattenStep
 from voicecnn.layers.step import Buf, LayerSpec, Op, Params, Shape, Step
 
 __all__ = [
@@ -112,7 +113,21 @@ class ConvStep(Step):
         self.bias = bias.astype(np.float32)
         self.out_shape: Shape = (h, c_out)
         self.pool = 1  # rows pooled by a fused max-pool (see fuse)
+        self._whole_rows = False  # reads (h, c) frames as rows of h * c (see absorb)
         self._views: dict[int, tuple[Any, ...]] = {}
+
+    def absorb(self, prev: Step) -> bool:
+        """A 1x1 conv after a flatten reads the flatten's input frames, (h, c) row-major, as
+        one row of h * c channels, with its weight rows permuted to torch's flattened order
+        (channel c * h + row): the flatten's copy is dropped."""
+        if not isinstance(prev, FlattenStep) or not self.direct or self.h != 1:
+            return False
+        h, c = prev.inp.h, prev.inp.c
+        q = np.arange(h * c)
+        self.weight = np.ascontiguousarray(self.weight[(q % c) * h + q // c])
+        self.inp = prev.inp
+        self._whole_rows = True
+        return True
 
     def fuse(self, nxt: Step) -> bool:
         """Take over a following max-pool over rows only (stride = kernel, none over time):
@@ -163,7 +178,8 @@ class ConvStep(Step):
         dst = self.out.rows[self.out.w : self.out.w + n].reshape(n * self.out_shape[0], -1)
         ops: list[Op]
         if self.direct:
-            src = b.flat[start * b.h : (start + n) * b.h]
+            src = b.rows[start : start + n] if self._whole_rows else b.flat[
+                start * b.h : (start + n) * b.h]
             ops = [partial(src.dot, self.weight, dst)]
         else:
             ops = [partial(b.src[start * b.h :].take, idx, 0, cols3, "wrap")]

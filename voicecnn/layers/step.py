@@ -144,6 +144,11 @@ class Step(ABC):
         computes more cheaply together with its own work (same numbers)."""
         return False
 
+    def absorb(self, prev: Step) -> bool:
+        """Take over the work of the preceding step ``prev`` (reading its input; ``prev`` is
+        then dropped); False where this step cannot."""
+        return False
+
     def run(self) -> None:
         """Compute every output the input allows."""
         b, nb = self.inp, self.out
