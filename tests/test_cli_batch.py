@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 import voicecnn as vc
 from voicecnn.cli import app
 from voicecnn.cli._render import Format, render_text
-from voicecnn.cli.detect import _plan
 
 from .conftest import speechlike
 
@@ -77,26 +76,16 @@ def test_skip_existing_resumes_an_interrupted_run(folder: Path, tiny_weights: Pa
     args = ("detect", str(folder), "-m", str(tiny_weights), "-f", "json", "-o", str(out))
     code, _, err = _run(*args)
     assert code == 1 and _summary(err)["ok"] == "4"
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["f0.json", "f1.json", "f2.json", "f3.json"]  # nothing for bad files
-    first = {p.name: p.read_text() for p in out.iterdir()}
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert names == ["f0.json", "f1.json", "f2.json", "sub/f3.json"]  # nothing for bad files
+    first = {p.name: p.read_text() for p in out.rglob("*.json")}
     (out / "f1.json").unlink()  # as if the run had stopped before f1
     (out / ".f2.json.x.tmp").write_text("{")  # a temporary file never counts as done
     code, _, err = _run(*args, "--skip-existing")
     summary = _summary(err)
     assert (summary["ok"], summary["failed"], summary["skipped"]) == ("1", "2", "3")
     assert code == 1  # the bad files are still bad
-    assert {p.name: p.read_text() for p in out.glob("*.json")} == first
-
-
-def test_plan_names_outputs_and_plots(tmp_path: Path) -> None:
-    files = [tmp_path / "a" / "x.wav", tmp_path / "b" / "x.flac", tmp_path / "y.wav"]
-    items = _plan(files, tmp_path / "out", tmp_path / "pics", Format.rttm)
-    assert [(it.output.name, it.plot.name) for it in items  # type: ignore[union-attr]
-            ] == [("x.rttm", "x.png"), ("x_2.rttm", "x_2.png"), ("y.rttm", "y.png")]
-    assert (tmp_path / "pics").is_dir()
-    (one,) = _plan(files[:1], None, tmp_path / "one.png", Format.json)
-    assert (one.output, one.plot) == (None, tmp_path / "one.png")
+    assert {p.name: p.read_text() for p in out.rglob("*.json")} == first
 
 
 def test_skip_existing_needs_output(folder: Path) -> None:

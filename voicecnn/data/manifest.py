@@ -27,7 +27,7 @@ from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from voicecnn.audio import audio_duration_s
+from voicecnn.audio import AUDIO_SUFFIXES, audio_duration_s
 from voicecnn.data.annotations import (
     ANNOTATION_SUFFIXES,
     Issue,
@@ -53,11 +53,6 @@ __all__ = [
     "scan_clip_groups",
     "validate",
 ]
-
-AUDIO_SUFFIXES: frozenset[str] = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf"}
-)
-"""File suffixes (lower case) taken as audio when scanning folders."""
 
 END_TOLERANCE_S = 0.05
 """How far (in seconds) a segment or excerpt may run past the end of its audio and still be
