@@ -176,3 +176,44 @@ def test_textgrid_files_from_the_cli(folder: Path, tiny_weights: Path, tmp_path:
     want = [t for s in json.loads(out_json)["segments"] for t in (s["start"], s["end"])]
     got = [t for lo, hi, text in intervals if text == "speech" for t in (lo, hi)]
     assert len(want) > 2 and got == pytest.approx(want, abs=1e-3)
+
+
+def test_skip_existing_is_exact_where_stems_repeat(tmp_path: Path, tiny_weights: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reproduction: a/x.flac and b/x.flac done, a0/x.flac added, rerun.
+    for i, folder in enumerate(("a", "b", "a0")):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "x.flac", speechlike(1.0, seed=i), 16000)
+    monkeypatch.chdir(tmp_path)
+    common = ("-m", str(tiny_weights), "-f", "rttm", "-o", "out", "--skip-existing", *RULES)
+    code, _, err = _run("detect", "a/x.flac", "b/x.flac", *common)
+    assert code == 0 and _summary(err)["ok"] == "2"
+    code, _, err = _run("detect", "a/x.flac", "b/x.flac", "a0/x.flac", *common)
+    assert code == 0 and (_summary(err)["ok"], _summary(err)["skipped"]) == ("1", "2")
+    for folder in ("a", "b", "a0"):
+        lines = (tmp_path / "out" / folder / "x.rttm").read_text().splitlines()
+        assert lines and {ln.split()[1] for ln in lines} == {f"{folder}/x"}
+
+
+def test_manifest_in_and_combined_manifest_out(tmp_path: Path, folder: Path,
+                                               tiny_weights: Path) -> None:
+    manifest = tmp_path / "in.jsonl"
+    names = ["f0.wav", "sub/f3.wav", "bad.wav"]
+    manifest.write_text("".join(json.dumps({"audio_filepath": str(folder / n), "duration": 1})
+                                + "\n" for n in names))
+    out = tmp_path / "segments.jsonl"
+    args = ("detect", str(manifest), "-m", str(tiny_weights), *RULES, "--manifest-out", str(out))
+    code, stdout, err = _run(*args)
+    assert code == 1 and stdout == ""  # results go to the manifest
+    rows = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["f0", "sub/f3"] and rows[0]["segments"]
+    want = json.loads(_run("detect", str(folder / "f0.wav"), "-m", str(tiny_weights), *RULES,
+                           "-f", "json")[1])
+    assert rows[0]["segments"] == want["segments"]
+    status = [json.loads(ln) for ln in Path(f"{out}.status.jsonl").read_text().splitlines()]
+    assert [s["status"] for s in status] == ["ok", "ok", "error"]
+    assert "bad.wav" in status[2]["error"]
+    code, _, err = _run(*args, "--skip-existing")
+    assert (_summary(err)["ok"], _summary(err)["failed"], _summary(err)["skipped"]) == (
+        "0", "1", "2")
+    assert [json.loads(ln)["id"] for ln in out.read_text().splitlines()] == ["f0", "sub/f3"]

@@ -163,7 +163,7 @@ def _work(paths: list[tuple[Path, Path | None]]) -> list[Result]:
     return process_files(_worker["net"], _worker["settings"], [FileJob(p, q) for p, q in paths])
 
 
-def _groups(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
+def group_inputs(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(inputs)
     while group := list(islice(it, size)):
         yield group
@@ -240,7 +240,7 @@ def detect_batch(
     Yields:
         ``(input, Detection or error message)`` for every input.
     """
-    groups = _groups(inputs, max(1, settings.batch_files))
+    groups = group_inputs(inputs, max(1, settings.batch_files))
     if jobs <= 1:
         yield from _in_process(net if net is not None else load_worker_model(settings), settings,
                                groups)
