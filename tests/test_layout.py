@@ -36,3 +36,9 @@ def test_light_modules_do_not_import_torch_or_librosa() -> None:
         assert not mods[name] & {"torch", "librosa"}, name
     for name, imports in mods.items():  # librosa is for tests and data preparation only
         assert "librosa" not in imports, name
+
+
+def test_ray_stays_in_its_module() -> None:
+    for name, imports in _modules().items():
+        if name != "ray_batch.py":
+            assert "ray" not in imports, name

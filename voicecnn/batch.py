@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -86,22 +87,31 @@ class WorkerCfg:
 T = TypeVar("T", bound=BatchInput)
 
 
-def load_worker_model(settings: WorkerCfg) -> Any:
-    """Load the model of a worker, which shares the machine's cores with other workers."""
+def load_worker_model(settings: WorkerCfg, *, one_thread: bool = True) -> Any:
+    """Load the model of a worker, which shares the machine's cores with other workers.
+
+    ``one_thread`` limits torch to one thread (the workers run one per core); the main process
+    of a run without workers keeps torch's own choice.
+
+    One file at a time on the CPU takes :func:`~voicecnn.load_model`'s default engine; a GPU,
+    or files batched together, take the torch model on ``settings.device``.
+    """
     from voicecnn.checkpoint import load_model
 
-    net = load_model(settings.model, device=settings.device)
-    _one_thread()
+    if settings.device == "cpu" and settings.batch_files <= 1:
+        net = load_model(settings.model)
+    else:
+        net = load_model(settings.model, device=settings.device)
+    if one_thread:
+        _one_thread()
     return net
 
 
 def _one_thread() -> None:
-    """One intra-op thread: workers run side by side, one per core."""
-    try:
-        import torch
-    except ImportError:  # a torch-free engine has nothing to set
-        return
-    torch.set_num_threads(1)
+    """One intra-op thread for torch, if the model runs on it: workers run one per core."""
+    torch = sys.modules.get("torch")  # not imported here: a torch-free engine needs none
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 def process_files(net: Any, settings: WorkerCfg, inputs: Sequence[BatchInput]) -> list[Result]:
@@ -242,8 +252,9 @@ def detect_batch(
     """
     groups = group_inputs(inputs, max(1, settings.batch_files))
     if jobs <= 1:
-        yield from _in_process(net if net is not None else load_worker_model(settings), settings,
-                               groups)
+        if net is None:
+            net = load_worker_model(settings, one_thread=False)
+        yield from _in_process(net, settings, groups)
     else:
         yield from _in_pool(settings, groups, jobs, ordered=ordered, window=2 * jobs)
 

@@ -7,6 +7,7 @@ render.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,11 +79,17 @@ class _Tally:
 
 
 def _resolve_device(device: Device) -> str:
+    if device is Device.cpu:
+        return "cpu"
+    if device is Device.auto and not (
+        importlib.util.find_spec("torch") and Path("/proc/driver/nvidia/version").exists()
+    ):
+        return "cpu"  # no NVIDIA driver or no torch: no need to import torch to know
     import torch
 
     if device is Device.auto:
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device is Device.cuda and not torch.cuda.is_available():
+    if not torch.cuda.is_available():
         raise typer.BadParameter("CUDA is not available", param_hint="--device")
     return device.value
 
@@ -251,7 +258,7 @@ def detect(
 ) -> None:
     """Print or write the speech segments of audio files, lists and manifests."""
     import voicecnn as vc
-    from voicecnn.batch import WorkerCfg, detect_batch
+    from voicecnn.batch import WorkerCfg, detect_batch, load_worker_model
     from voicecnn.plot import require_matplotlib
     from voicecnn.results import ManifestFormat, ResultManifest, manifest_format_for
 
@@ -269,9 +276,9 @@ def detect(
             mfmt = (ManifestFormat(manifest_format.value) if manifest_format
                     else manifest_format_for(manifest_out))
             manifest = ResultManifest(manifest_out, mfmt, resume=skip_existing)
-        net = vc.load_model(model, device=where)  # a bad model name fails here, once
         size = batch_files or (16 if where == "cuda" else 1)
         settings = WorkerCfg(model, cfg, where, size, frames=frames)
+        net = load_worker_model(settings, one_thread=False)  # a bad model fails here, once
         items = _items(paths, root, output, plot, fmt, skip_existing=skip_existing,
                        done=manifest.done if manifest else set(), tally=tally, manifest=manifest)
         to_stdout = output is None and manifest_out is None
