@@ -110,3 +110,20 @@ def test_root_pins_keys_and_rejects_files_outside(tmp_path: Path) -> None:
     assert msg == f"'{tmp_path / 'other/y.wav'}' is not under the root '{tmp_path / 'c'}'"
     assert common_root([str(tmp_path / "c"), str(tmp_path / "other/y.wav")]) == tmp_path
     assert common_root([]) == Path(os.path.abspath("."))
+
+
+def test_plan_items_places_outputs_and_pictures_and_knows_what_is_done(tmp_path: Path) -> None:
+    from voicecnn.corpus import PlannedItem, plan_items
+
+    _touch(tmp_path / "c/a/x.wav", tmp_path / "c/b/x.wav")
+    out, pics = tmp_path / "out", tmp_path / "pics"
+    items = list(plan_items([str(tmp_path / "c")], out_dir=out, suffix=".json", plot=pics,
+                            manifest_done={"a/x"}))
+    assert [(i.output, i.plot, i.done) for i in items if isinstance(i, PlannedItem)] == [
+        (out / "a/x.json", pics / "a/x.png", False), (out / "b/x.json", pics / "b/x.png", False)]
+    _touch(out / "a/x.json", pics / "a/x.png", out / "b/x.json", pics / "b/x.png")
+    items = list(plan_items([str(tmp_path / "c")], out_dir=out, suffix=".json", plot=pics,
+                            manifest_done={"a/x"}))
+    assert [i.done for i in items if isinstance(i, PlannedItem)] == [True, False]  # b: no entry
+    (one,) = plan_items([str(tmp_path / "c/a/x.wav")], plot=tmp_path / "one.png")
+    assert isinstance(one, PlannedItem) and (one.output, one.plot) == (None, tmp_path / "one.png")

@@ -349,6 +349,15 @@ def _batch_probs(model: FrameModel, x: np.ndarray) -> np.ndarray:
         return torch.sigmoid(logits.float()).cpu().numpy()
 
 
+def _detect_one(model: FrameModel, path: str | Path, cfg: DetectCfg) -> Detection | VoiceCNNError:
+    from voicecnn.detection import detect_file
+
+    try:
+        return detect_file(model, path, cfg)
+    except VoiceCNNError as e:
+        return e
+
+
 def detect_streams(
     model: FrameModel, paths: Sequence[str | Path], cfg: DetectCfg = DetectCfg(), *,
     block_s: float = 10.0,
@@ -363,6 +372,8 @@ def detect_streams(
     Returns:
         One :class:`~voicecnn.Detection`, or the error that file raised, per path, in order.
     """
+    if callable(getattr(model, "stream", None)):  # an engine with its own stream: file by file
+        return [_detect_one(model, p, cfg) for p in paths]
     results: list[Detection | VoiceCNNError | None] = [None] * len(paths)
     active: dict[int, _Windows] = {}
     for i, p in enumerate(paths):

@@ -31,11 +31,13 @@ from voicecnn.errors import DataError
 
 __all__ = [
     "InputKind",
+    "PlannedItem",
     "Recording",
     "common_root",
     "input_kind",
     "iter_recordings",
     "output_path",
+    "plan_items",
     "recording_key",
 ]
 
@@ -287,3 +289,59 @@ def iter_recordings(
                 yield str(e)
                 continue
             yield Recording(entry.id or key, entry.path, key)
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    """A recording and the files a run writes for it.
+
+    Attributes:
+        rec: The recording.
+        output: Its per-file output (``None``: not written).
+        plot: Its picture (``None``: not drawn).
+        done: Whether an earlier run wrote all of it (the output, the picture, and its entry of
+            the combined manifest when one is kept): what ``--skip-existing`` skips.
+    """
+
+    rec: Recording
+    output: Path | None
+    plot: Path | None
+    done: bool = False
+
+    @property
+    def path(self) -> Path:
+        """The audio file."""
+        return self.rec.path
+
+
+def plan_items(
+    inputs: list[str],
+    *,
+    root: Path | None = None,
+    out_dir: Path | None = None,
+    suffix: str = "",
+    plot: Path | None = None,
+    manifest_done: set[str] | None = None,
+) -> Iterator[PlannedItem | str]:
+    """The inputs' recordings with their output files, or a one-line problem in their place.
+
+    Args:
+        inputs: As for :func:`iter_recordings`.
+        root: As for :func:`iter_recordings`.
+        out_dir: Folder of per-file outputs (the input tree mirrored), or ``None``.
+        suffix: Suffix of a per-file output (``.rttm``).
+        plot: A picture's file when ``inputs`` is one audio file (and ``plot`` is no folder),
+            else a folder of pictures mirroring the input tree; ``None``: no pictures.
+        manifest_done: Ids an earlier run put in the combined manifest (``None``: no manifest).
+    """
+    single = len(inputs) == 1 and input_kind(inputs[0]) is InputKind.audio
+    plot_file = plot if plot is not None and single and not plot.is_dir() else None
+    for rec in iter_recordings(inputs, root):
+        if isinstance(rec, str):
+            yield rec
+            continue
+        out = None if out_dir is None else output_path(out_dir, rec, suffix)
+        image = plot_file or (None if plot is None else output_path(plot, rec, ".png"))
+        done = ((out is None or out.exists()) and (image is None or image.exists())
+                and (manifest_done is None or rec.id in manifest_done))
+        yield PlannedItem(rec, out, image, done)

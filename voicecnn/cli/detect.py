@@ -31,7 +31,7 @@ from voicecnn.cli._render import (
 )
 
 if TYPE_CHECKING:
-    from voicecnn.corpus import Recording
+    from voicecnn.corpus import PlannedItem
     from voicecnn.detection import DetectCfg, Detection
     from voicecnn.results import ResultManifest
 
@@ -50,19 +50,6 @@ class ManifestChoice(StrEnum):
     nemo = "nemo"
     lhotse = "lhotse"
     rttm = "rttm"
-
-
-@dataclass(frozen=True)
-class _Item:
-    """One recording and the files it produces."""
-
-    rec: Recording
-    output: Path | None
-    plot: Path | None
-
-    @property
-    def path(self) -> Path:
-        return self.rec.path
 
 
 @dataclass
@@ -94,47 +81,28 @@ def _resolve_device(device: Device) -> str:
     return device.value
 
 
-def _plot_target(paths: list[str], plot: Path | None) -> tuple[Path | None, Path | None]:
-    """``(plot file, plot folder)``: a file for one audio input, else a folder."""
-    from voicecnn.corpus import InputKind, input_kind
-
-    if plot is None:
-        return None, None
-    single = len(paths) == 1 and input_kind(paths[0]) is InputKind.audio
-    return (plot, None) if single and not plot.is_dir() else (None, plot)
-
-
-def _items(
+def _todo(
     paths: list[str], root: Path | None, output: Path | None, plot: Path | None, fmt: Format,
-    *, skip_existing: bool, done: set[str], tally: _Tally, manifest: ResultManifest | None,
-) -> Iterator[_Item]:
-    """The inputs' recordings with their output files, less those a resumed run skips."""
-    from voicecnn.corpus import iter_recordings, output_path
+    *, skip_existing: bool, tally: _Tally, manifest: ResultManifest | None,
+) -> Iterator[PlannedItem]:
+    """The recordings to process: problems reported, finished ones skipped (and counted)."""
+    from voicecnn.corpus import plan_items
 
-    plot_file, plot_dir = _plot_target(paths, plot)
-    for rec in iter_recordings(paths, root):
-        if isinstance(rec, str):
-            error(rec)
+    done = None if manifest is None else manifest.done
+    for item in plan_items(paths, root=root, out_dir=output, suffix=EXTENSIONS[fmt], plot=plot,
+                           manifest_done=done):
+        if isinstance(item, str):
+            error(item)
             tally.failed += 1
             if manifest is not None:
-                manifest.add_problem(rec)
-            continue
-        out = None if output is None else output_path(output, rec, EXTENSIONS[fmt])
-        image = plot_file if plot_dir is None else output_path(plot_dir, rec, ".png")
-        if skip_existing and _finished(rec, out, image, done, manifest is not None):
+                manifest.add_problem(item)
+        elif skip_existing and item.done:
             tally.skipped += 1
-            continue
-        yield _Item(rec, out, image)
+        else:
+            yield item
 
 
-def _finished(rec: Recording, out: Path | None, image: Path | None, done: set[str],
-              in_manifest: bool) -> bool:
-    """Whether an earlier run wrote everything this recording needs."""
-    return ((out is None or out.exists()) and (image is None or image.exists())
-            and (not in_manifest or rec.id in done))
-
-
-def _emit(item: _Item, res: Detection | str, fmt: Format, frames: bool, tally: _Tally,
+def _emit(item: PlannedItem, res: Detection | str, fmt: Format, frames: bool, tally: _Tally,
           manifest: ResultManifest | None, to_stdout: bool) -> None:
     """Write, render and count one recording's result."""
     from voicecnn.checkpoint import atomic_write_bytes
@@ -279,8 +247,8 @@ def detect(
         size = batch_files or (16 if where == "cuda" else 1)
         settings = WorkerCfg(model, cfg, where, size, frames=frames)
         net = load_worker_model(settings, one_thread=False)  # a bad model fails here, once
-        items = _items(paths, root, output, plot, fmt, skip_existing=skip_existing,
-                       done=manifest.done if manifest else set(), tally=tally, manifest=manifest)
+        items = _todo(paths, root, output, plot, fmt, skip_existing=skip_existing, tally=tally,
+                      manifest=manifest)
         to_stdout = output is None and manifest_out is None
         if fmt is Format.csv and to_stdout:
             write_stdout(CSV_HEADER)
