@@ -83,3 +83,15 @@ def test_dataset_of_paths(local_ray: None, corpus: Path, tiny_weights: Path) -> 
         assert rows[p]["error"] is None and rows[p]["duration_s"] == want.duration_s
         assert [dict(s) for s in rows[p]["segments"]] == [s.to_dict() for s in want.segments]
     assert "not a readable audio file" in rows[paths[-1]]["error"]
+
+
+def test_an_actor_that_cannot_start_fails_its_files_not_the_run(local_ray: None, corpus: Path,
+                                                                tmp_path: Path) -> None:
+    from voicecnn.batch import FileJob
+    from voicecnn.ray_batch import detect_ray
+
+    inputs = [FileJob(p) for p in sorted(corpus.rglob("u*.wav"))[:3]]
+    settings = WorkerCfg(str(tmp_path / "no_such_model.safetensors"), CFG)
+    got = list(detect_ray(inputs, settings, actors=1, device="cpu", ordered=True))
+    assert [it for it, _ in got] == inputs
+    assert all(isinstance(r, str) and "Ray actor died" in r for _, r in got)
