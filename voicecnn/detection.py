@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
 
 from voicecnn.audio import iter_audio, prepare_audio
 from voicecnn.errors import ConfigError, VoiceCNNError
 from voicecnn.segments import Segment, SegmentRules
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "DetectCfg",
@@ -47,7 +49,7 @@ class FrameModel(Protocol):
 
     context_frames: tuple[int, int]
 
-    def __call__(self, wave: torch.Tensor) -> torch.Tensor: ...  # noqa: D102
+    def __call__(self, wave: Any) -> Any: ...  # noqa: D102
 
 
 @dataclass(frozen=True)
@@ -186,18 +188,22 @@ class FrameProbStream:
                 self._buf_start = keep_from
         return np.concatenate(outs) if outs else np.zeros(0, dtype=np.float32)
 
-    @torch.inference_mode()
     def _run(self, start: int, stop: int, *, final: bool) -> np.ndarray:
+        import torch
+
         first = max(0, start - self.past)
         end_sample = self._n_samples if final else (stop + self.future) * self.hop
         lo, hi = first * self.hop - self._buf_start, end_sample - self._buf_start
         x = torch.from_numpy(np.ascontiguousarray(self._buf[lo:hi]))[None]
-        logits = self.model(x.to(_device_of(self.model)))[0]
-        probs = torch.sigmoid(logits.float()).cpu().numpy()
+        with torch.inference_mode():
+            logits = self.model(x.to(_device_of(self.model)))[0]
+            probs = torch.sigmoid(logits.float()).cpu().numpy()
         return probs[start - first : stop - first]
 
 
 def _device_of(model: object) -> torch.device:
+    import torch
+
     params = getattr(model, "parameters", None)
     if params is not None:
         for p in params():
