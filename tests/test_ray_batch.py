@@ -95,3 +95,17 @@ def test_an_actor_that_cannot_start_fails_its_files_not_the_run(local_ray: None,
     got = list(detect_ray(inputs, settings, actors=1, device="cpu", ordered=True))
     assert [it for it, _ in got] == inputs
     assert all(isinstance(r, str) and "Ray actor died" in r for _, r in got)
+
+
+def test_an_address_where_nothing_listens_fails_fast() -> None:
+    import socket
+
+    from voicecnn.ray_batch import check_reachable
+
+    with socket.socket() as s:  # a port that was free a moment ago
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    with pytest.raises(vc.VoiceCNNError, match=f"cannot reach the Ray cluster at '{address}'"):
+        check_reachable(address)
+    check_reachable("auto")  # left to Ray

@@ -11,6 +11,7 @@ its error and the run goes on (a dead actor is replaced).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -63,6 +64,8 @@ def connect(address: str | None = None) -> bool:
     ray = require_ray()
     if ray.is_initialized():
         return False
+    if address is not None:
+        check_reachable(address)
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
@@ -70,6 +73,25 @@ def connect(address: str | None = None) -> bool:
         where = f"the Ray cluster at '{address}'" if address else "Ray"
         raise VoiceCNNError(f"cannot start or reach {where}: {str(e).splitlines()[0]}") from e
     return True
+
+
+def check_reachable(address: str, *, timeout_s: float = 5.0) -> None:
+    """Fail fast when a ``host:port`` (or ``ray://host:port``) address does not answer.
+
+    Ray itself retries an unreachable head for ever; ``auto`` and ``local`` are left to Ray.
+
+    Raises:
+        VoiceCNNError: If nothing accepts a connection there.
+    """
+    hostport = address.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise VoiceCNNError(f"cannot reach the Ray cluster at '{address}': "
+                            f"{e.strerror or e}") from e
 
 
 class _Detector:
