@@ -68,6 +68,23 @@ def test_inputs_are_pulled_a_group_ahead_in_process(tmp_path: Path, tiny_weights
     assert sum(1 for _ in results) == 99
 
 
+@pytest.mark.slow
+def test_a_pool_holds_two_groups_per_worker(tmp_path: Path, tiny_weights: Path) -> None:
+    sf.write(tmp_path / "a.wav", speechlike(0.5), 16000)
+    pulled = []
+
+    def inputs() -> Iterator[FileJob]:
+        for n in range(40):
+            pulled.append(n)
+            yield FileJob(tmp_path / "a.wav")
+
+    results = detect_batch(inputs(), WorkerCfg(str(tiny_weights), CFG, batch_files=3), jobs=2,
+                           ordered=False)
+    next(results)
+    assert len(pulled) == 2 * 2 * 3  # two groups of three files per worker, no more
+    assert sum(1 for _ in results) == 39
+
+
 def _children(pid: int) -> list[int]:
     kids = []
     for entry in os.listdir("/proc"):
