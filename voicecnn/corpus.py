@@ -20,7 +20,7 @@ import glob
 import gzip
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -226,7 +226,6 @@ def common_root(inputs: Iterable[str]) -> Path:
     return Path(os.path.commonpath(roots)) if roots else Path(os.path.abspath("."))
 
 
-@functools.lru_cache(maxsize=64)
 def _shared_stems(folder: str) -> frozenset[str]:
     """Stems that more than one audio file in ``folder`` has (x.wav and x.flac)."""
     seen: set[str] = set()
@@ -242,7 +241,9 @@ def _shared_stems(folder: str) -> frozenset[str]:
     return frozenset(shared)
 
 
-def recording_key(path: Path, root: Path) -> str:
+def recording_key(
+    path: Path, root: Path, *, shared_stems: Callable[[str], frozenset[str]] = _shared_stems
+) -> str:
     """The key (and default id) of an audio file under ``root``.
 
     The key is the POSIX path relative to ``root`` without its suffix, or with it when another
@@ -257,7 +258,7 @@ def recording_key(path: Path, root: Path) -> str:
         raise DataError(f"'{path}' is not under the root '{root}'")
     rel = Path(rel).as_posix()
     stem, _ = os.path.splitext(rel)
-    shared = os.path.basename(stem) in _shared_stems(os.path.dirname(absolute))
+    shared = os.path.basename(stem) in shared_stems(os.path.dirname(absolute))
     return rel if shared else stem
 
 
@@ -278,13 +279,15 @@ def iter_recordings(
     """
     inputs = list(inputs)
     base = common_root(inputs) if root is None else Path(os.path.abspath(root))
+    # Listings of the last folders, for this run only (files come folder by folder).
+    shared_stems = functools.lru_cache(maxsize=64)(_shared_stems)
     for text in inputs:
         for entry in _iter_input(text):
             if entry.path is None:
                 yield entry.problem or f"cannot read '{text}'"
                 continue
             try:
-                key = recording_key(entry.path, base)
+                key = recording_key(entry.path, base, shared_stems=shared_stems)
             except DataError as e:
                 yield str(e)
                 continue
