@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 import voicecnn as vc
-from voicecnn.batch import FileJob, WorkerCfg, detect_batch, detect_streams
+from voicecnn.batch import FileJob, WorkerCfg, detect_batch, detect_files
 
 from .conftest import speechlike
 
@@ -39,7 +39,7 @@ def test_streamed_windows_across_files_equal_one_file_at_a_time(
     paths.insert(3, tmp_path / "missing.wav")
     (tmp_path / "junk.wav").write_bytes(b"RIFF....WAVE")
     paths.append(tmp_path / "junk.wav")
-    got = detect_streams(net, paths, CFG, block_s=block_s)
+    got = detect_files(net, paths, CFG, block_s=block_s)
     assert sum(len(r.segments) for r in got if isinstance(r, vc.Detection)) > 5
     for path, res in zip(paths, got, strict=True):
         if path.name in ("missing.wav", "junk.wav"):

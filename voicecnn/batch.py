@@ -8,7 +8,7 @@ ever all in memory. Worker processes load the model once each and end when the m
 ends, however it ends (they watch its lifeline).
 
 ``batch_files > 1`` runs up to that many files side by side through one model call per step
-(:func:`detect_streams`): each file is read block by block and cut into the fixed windows of the
+(:func:`detect_files`): each file is read block by block and cut into the fixed windows of the
 streaming context rule, so a file's memory is a window, never the whole file.
 """
 
@@ -39,7 +39,7 @@ __all__ = [
     "Result",
     "WorkerCfg",
     "detect_batch",
-    "detect_streams",
+    "detect_files",
 ]
 
 Result: TypeAlias = "Detection | str"
@@ -121,7 +121,7 @@ def process_files(net: Any, settings: WorkerCfg, inputs: Sequence[BatchInput]) -
     results: list[Result]
     if settings.batch_files > 1:
         results = [r if isinstance(r, Detection) else str(r)
-                   for r in detect_streams(net, [it.path for it in inputs], settings.cfg)]
+                   for r in detect_files(net, [it.path for it in inputs], settings.cfg)]
     else:
         results = []
         for it in inputs:
@@ -358,7 +358,7 @@ def _detect_one(model: FrameModel, path: str | Path, cfg: DetectCfg) -> Detectio
         return e
 
 
-def detect_streams(
+def detect_files(
     model: FrameModel, paths: Sequence[str | Path], cfg: DetectCfg = DetectCfg(), *,
     block_s: float = 10.0,
 ) -> list[Detection | VoiceCNNError]:

@@ -8,7 +8,7 @@ any length are processed in bounded memory with the same result, and streams equ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from voicecnn.audio import iter_audio, prepare_audio
-from voicecnn.errors import ConfigError, VoiceCNNError
+from voicecnn.errors import ConfigError
 from voicecnn.segments import Segment, SegmentRules
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ __all__ = [
     "FrameProbStream",
     "detect",
     "detect_file",
-    "detect_files",
     "detect_wave",
     "frame_probs",
 ]
@@ -279,22 +278,3 @@ def detect_file(
     duration_s = stream.n_samples / model.sample_rate
     segs = cfg.segments(probs, model.frame_hop_s, duration_s)
     return Detection(segs, probs, model.frame_hop_s, duration_s, path=str(path))
-
-
-def detect_files(
-    model: FrameModel, paths: Sequence[str | Path], cfg: DetectCfg = DetectCfg()
-) -> list[Detection | VoiceCNNError]:
-    """Detect speech in several files at once, sharing model calls between files.
-
-    The files are read block by block side by side and cut into windows of ``cfg.chunk_s`` plus
-    the model's context, one window of each file per model call (for a GPU, where one call over
-    many files pays off; on a CPU, :func:`detect_file` per file is as fast). Memory is a window
-    per file whatever the files' lengths; the probabilities equal those of
-    :func:`detect_file` (within float rounding). See :func:`voicecnn.batch.detect_streams`.
-
-    Returns:
-        One :class:`Detection`, or the error that file raised, per path, in order.
-    """
-    from voicecnn.batch import detect_streams  # the batch layer holds the windowing
-
-    return detect_streams(model, paths, cfg)
