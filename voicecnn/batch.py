@@ -93,12 +93,12 @@ def load_worker_model(settings: WorkerCfg, *, one_thread: bool = True) -> Any:
     ``one_thread`` limits torch to one thread (the workers run one per core); the main process
     of a run without workers keeps torch's own choice.
 
-    One file at a time on the CPU takes :func:`~voicecnn.load_model`'s default engine; a GPU,
-    or files batched together, take the torch model on ``settings.device``.
+    The CPU takes :func:`~voicecnn.load_model`'s default engine (the numpy one, which runs
+    file by file even when files are batched); a GPU takes the torch model, which batches files.
     """
     from voicecnn.checkpoint import load_model
 
-    if settings.device == "cpu" and settings.batch_files <= 1:
+    if settings.device == "cpu":
         net = load_model(settings.model)
     else:
         net = load_model(settings.model, device=settings.device)

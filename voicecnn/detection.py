@@ -1,9 +1,11 @@
-"""From audio to speech segments: chunked frame probabilities, then pure post-processing.
+"""From audio to speech segments: frame probabilities, then pure post-processing.
 
-:class:`FrameProbStream` is the one engine: audio goes in as chunks of any size, probabilities come
-out as soon as the frames' context is complete. Each model call gets enough past and future
-context (the model's receptive field) that its trimmed output equals a whole-file run, so files of
-any length are processed in bounded memory with the same result, and streams equal files.
+Frame probabilities come from the model's own stream when it has one (``model.stream()``: the
+numpy engine of :class:`voicecnn.engine.NumpyVad`, what :func:`voicecnn.load_model` returns,
+each frame computed once, no torch), else from :class:`FrameProbStream`, which runs a torch
+model (or an ONNX one) over chunks of any size: each call gets enough past and future context
+(the model's receptive field) that its trimmed output equals a whole-file run. Either way, files
+of any length are processed in bounded memory with the same result, and streams equal files.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from voicecnn.audio import iter_audio, prepare_audio
+from voicecnn.engine import FILE_PIECE
 from voicecnn.errors import ConfigError
 from voicecnn.segments import Segment, SegmentRules
 
@@ -27,15 +30,20 @@ __all__ = [
     "Detection",
     "FrameModel",
     "FrameProbStream",
+    "FrameStream",
     "detect",
     "detect_file",
     "detect_wave",
     "frame_probs",
+    "frame_stream",
 ]
 
 
 class FrameModel(Protocol):
-    """What detection needs of a model: waveform (B, S) -> logits (B, S // hop_length)."""
+    """What detection needs of a model: waveform (B, S) -> logits (B, S // hop_length).
+
+    A model with a ``stream()`` method (the numpy engine's) is run through it instead.
+    """
 
     @property
     def sample_rate(self) -> int: ...  # noqa: D102
@@ -49,6 +57,39 @@ class FrameModel(Protocol):
     context_frames: tuple[int, int]
 
     def __call__(self, wave: Any) -> Any: ...  # noqa: D102
+
+
+class FrameStream(Protocol):
+    """Incremental frame probabilities: what :class:`FrameProbStream` and the numpy engine's
+    :class:`~voicecnn.engine.FrameEngine` both are."""
+
+    @property
+    def n_samples(self) -> int: ...  # noqa: D102
+
+    @property
+    def next_frame(self) -> int: ...  # noqa: D102
+
+    def push(self, samples: np.ndarray) -> np.ndarray: ...  # noqa: D102
+
+    def flush(self) -> np.ndarray: ...  # noqa: D102
+
+    def reset(self) -> None: ...  # noqa: D102
+
+
+def frame_stream(model: FrameModel, *, chunk_s: float = 30.0, file: bool = False) -> FrameStream:
+    """The model's own frame stream if it has one, else a :class:`FrameProbStream`.
+
+    Args:
+        model: A frame model.
+        chunk_s: Largest stretch of audio per model call of a :class:`FrameProbStream`.
+        file: Tune the numpy engine for long pushes (files) rather than small chunks.
+    """
+    if file and callable(getattr(model, "file_stream", None)):
+        return model.file_stream()  # type: ignore[attr-defined,no-any-return]
+    stream = getattr(model, "stream", None)
+    if callable(stream):
+        return stream(piece_frames=FILE_PIECE) if file else stream()  # type: ignore[no-any-return]
+    return FrameProbStream(model, chunk_s=chunk_s)
 
 
 @dataclass(frozen=True)
@@ -216,11 +257,14 @@ def frame_probs(model: FrameModel, wave: np.ndarray, *, chunk_s: float = 30.0) -
     Returns:
         float32 array of shape (len(wave) // model.hop_length,).
     """
-    stream = FrameProbStream(model, chunk_s=chunk_s)
+    own = getattr(model, "frame_probs", None)
+    if callable(own):  # the numpy engine: the same stream, reused between files
+        return own(np.asarray(wave, dtype=np.float32))  # type: ignore[no-any-return]
+    stream = frame_stream(model, chunk_s=chunk_s, file=True)
     return _run_stream(stream, [np.asarray(wave, dtype=np.float32)])
 
 
-def _run_stream(stream: FrameProbStream, blocks: Iterable[np.ndarray]) -> np.ndarray:
+def _run_stream(stream: FrameStream, blocks: Iterable[np.ndarray]) -> np.ndarray:
     parts = [stream.push(b) for b in blocks]
     parts.append(stream.flush())
     return np.concatenate(parts)
@@ -273,8 +317,11 @@ def detect_file(
     Raises:
         AudioError: If the file cannot be read.
     """
-    stream = FrameProbStream(model, chunk_s=cfg.chunk_s)
+    stream = frame_stream(model, chunk_s=cfg.chunk_s, file=True)
     probs = _run_stream(stream, iter_audio(path, model.sample_rate, block_s=block_s))
     duration_s = stream.n_samples / model.sample_rate
+    done = getattr(model, "done", None)
+    if callable(done):
+        done(stream)
     segs = cfg.segments(probs, model.frame_hop_s, duration_s)
     return Detection(segs, probs, model.frame_hop_s, duration_s, path=str(path))
