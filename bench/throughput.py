@@ -12,9 +12,9 @@ mode, in one run, and samples the whole process tree (workers, Ray's processes) 
   * peak memory: the largest sum of the tree's resident memory (RSS, so shared pages count
     once per process: an upper bound).
 
-``--long-minutes M`` adds a row for one M-minute 48 kHz stereo file with ``--batch-files 2``
-(the GPU batching path, here on the CPU): its peak memory shows whether memory grows with a
-file's length.
+``--long-minutes M`` adds rows for one M-minute 48 kHz stereo file, with ``--batch-files 2`` and
+without: their peak memory shows whether memory grows with a file's length (on a CPU the
+default engine runs file by file either way; on a GPU ``--batch-files`` stacks windows).
 
 Every process runs one thread (OMP_NUM_THREADS=1), so a mode uses as many cores as it has
 workers. Linux only (reads /proc). No GPU figure unless run on a machine with one.
