@@ -455,11 +455,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=sets.DEFAULT_CACHE)
     parser.add_argument("--rebuild-sets", action="store_true")
     parser.add_argument("--update-md", type=Path, help="Markdown file whose bench block to fill")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="run the voicecnn models only (e.g. to compare checkpoints)")
     args = parser.parse_args()
     t_start = time.perf_counter()
     if args.setup:
         setup_peers()
-    if not PEERS_PYTHON.exists():
+    if not PEERS_PYTHON.exists() and not args.no_peers:
         raise SystemExit(f"{PEERS_VENV} is missing: run with --setup")
     models = args.model or default_models()
     items = sets.build_all(args.cache, quick=args.quick, rebuild=args.rebuild_sets)
@@ -470,14 +472,15 @@ def main() -> None:
     files = run_dir / "files.json"
     files.write_text(json.dumps({f"{i.set}/{i.name}": i.wav for i in items}))
     stream_wav = next(i.wav for i in items if i.set == "long_form")
-    systems = [System(PEER_LABELS[p], p, str(PEERS_PYTHON)) for p in PEERS]
+    systems = [] if args.no_peers else [System(PEER_LABELS[p], p, str(PEERS_PYTHON))
+                                        for p in PEERS]
     systems += [System(f"voicecnn {name}", "voicecnn", sys.executable, m)
                 for name, m in zip(model_names(models), models, strict=True)]
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python bench/run.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
-        "versions": versions(),
+        "versions": {} if args.no_peers else versions(),
         "sets": {s.name: {"kind": s.kind, "description": s.description,
                           "used_in_training": s.used_in_training,
                           "files": sum(i.set == s.name for i in items),
