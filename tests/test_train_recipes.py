@@ -275,7 +275,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     assert stage3.data.clip_weights["music"] > stage2.data.clip_weights["music"]
     card3 = train(stage3, device=torch.device("cpu"), log=lambda s: None).card
     assert card3["init"] == str(tmp_path / "run2" / "best.safetensors")
-    assert card3["stage"].startswith("3 of 4") and card3["nonspeech_clips"]["music_games"] == 1
+    assert card3["stage"].startswith("3 of 4") and card3["nonspeech_clips"]["music_rock"] == 1
     # stage 4 starts from stage 3's pick, which is also its teacher, with the cries drawn
     (tmp_path / "stage4.toml").write_text(
         (REPO / "recipes" / "default_vad" / "stage4.toml").read_text()
