@@ -177,8 +177,8 @@ def evaluate(items: Sequence[sets.Item], out_dir: Path) -> dict[str, Any]:
     result["pool:speech"] = score_set("speech", independent)
     result["pool:nonspeech"] = score_set("nonspeech", nonspeech)
     for source in real_sources(items):
-        outs = [o for i, o in outputs if i.set == "real" and i.name.startswith(source + "_")
-                or i.set == "real" and i.name == source]
+        outs = [o for i, o in outputs
+                if i.set == "real" and (i.name == source or i.name.startswith(source + "_"))]
         result[f"real:{source}"] = score_set("speech", outs)
     for group in ("sing", "babble"):
         outs = [o for i, o in outputs if i.set == "ambiguous" and i.name.startswith(group + "_")]
