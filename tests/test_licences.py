@@ -44,7 +44,6 @@ def test_permissive_split_keeps_only_permissive_files() -> None:
             "music_rock": [f"{fof}/muldjord/a/guitar.ogg", f"{fof}/sectoid/b/guitar.ogg"],
             "vocalisations": ["/c/pain.wav"],
             "cries_nexuiz": ["/c/gasp.ogg"],
-            "music_midi": ["/m/tune_000.flac"],
             "effects": ["/e/1.ogg"],
         },
         "rirs": ["/d/rir.wav"],
@@ -58,7 +57,6 @@ def test_permissive_split_keeps_only_permissive_files() -> None:
         "music": ["/d/music_nature/1.wav"],
         "noise": ["/d/noise/1.wav"],
         "music_rock": [f"{fof}/sectoid/b/guitar.ogg"],
-        "music_midi": ["/m/tune_000.flac"],
     }
     assert free["rirs"] == ["/d/rir.wav"]
     # every group kept is one whose sources.json licences are permissive (no GPL, no BY-SA)

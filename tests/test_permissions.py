@@ -61,7 +61,7 @@ def test_detect_output_weights_and_hub_folder(
     result = CliRunner().invoke(app, ["detect", str(wav_file), "-m", str(tiny_weights),
                                       "-f", "rttm", "-o", str(tmp_path / "labels")])
     assert result.exit_code == 0, result.output
-    model = vc.load_model(tiny_weights)
+    model = vc.load_module(tiny_weights)
     vc.save_weights(model, tmp_path / "w" / "m.safetensors", arch="vad_cnn1d_xs")
     vc.save_pretrained(model, tmp_path / "hub", arch="vad_cnn1d_xs")
     for folder, n in (("labels", 1), ("w", 1), ("hub", 3)):

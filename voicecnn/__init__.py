@@ -28,6 +28,7 @@ _LAZY = {
     "average_weights": "voicecnn.checkpoint",
     "bundled_models": "voicecnn.checkpoint",
     "load_model": "voicecnn.checkpoint",
+    "load_module": "voicecnn.checkpoint",
     "read_metadata": "voicecnn.checkpoint",
     "save_weights": "voicecnn.checkpoint",
     "cfg_from_dict": "voicecnn.config",
@@ -38,7 +39,7 @@ _LAZY = {
     "FrameProbStream": "voicecnn.detection",
     "detect": "voicecnn.detection",
     "detect_file": "voicecnn.detection",
-    "detect_files": "voicecnn.detection",
+    "detect_files": "voicecnn.batch",
     "detect_wave": "voicecnn.detection",
     "frame_probs": "voicecnn.detection",
     "AudioError": "voicecnn.errors",
@@ -47,7 +48,7 @@ _LAZY = {
     "DataError": "voicecnn.errors",
     "UnknownModelError": "voicecnn.errors",
     "VoiceCNNError": "voicecnn.errors",
-    "FrontendCfg": "voicecnn.frontend",
+    "FrontendCfg": "voicecnn.frontend_spec",
     "push_to_hub": "voicecnn.hub",
     "save_pretrained": "voicecnn.hub",
     "LogMel": "voicecnn.frontend",
@@ -56,7 +57,7 @@ _LAZY = {
     "ImageCnn": "voicecnn.models",
     "ImageCnnCfg": "voicecnn.models",
     "VadCnn": "voicecnn.models",
-    "VadCnnCfg": "voicecnn.models",
+    "VadCnnCfg": "voicecnn.models.vad_spec",
     "create_model": "voicecnn.models",
     "list_models": "voicecnn.models",
     "register_model": "voicecnn.models",
@@ -66,11 +67,13 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from voicecnn.audio import SAMPLE_RATE, load_audio, prepare_audio, read_audio
+    from voicecnn.batch import detect_files
     from voicecnn.checkpoint import (
         DEFAULT_MODEL,
         average_weights,
         bundled_models,
         load_model,
+        load_module,
         read_metadata,
         save_weights,
     )
@@ -81,7 +84,6 @@ if TYPE_CHECKING:
         FrameProbStream,
         detect,
         detect_file,
-        detect_files,
         detect_wave,
         frame_probs,
     )
@@ -93,7 +95,8 @@ if TYPE_CHECKING:
         UnknownModelError,
         VoiceCNNError,
     )
-    from voicecnn.frontend import FrontendCfg, LogMel
+    from voicecnn.frontend import LogMel
+    from voicecnn.frontend_spec import FrontendCfg
     from voicecnn.hub import push_to_hub, save_pretrained
     from voicecnn.models import (
         ClipCnn,
@@ -101,11 +104,11 @@ if TYPE_CHECKING:
         ImageCnn,
         ImageCnnCfg,
         VadCnn,
-        VadCnnCfg,
         create_model,
         list_models,
         register_model,
     )
+    from voicecnn.models.vad_spec import VadCnnCfg
     from voicecnn.segments import Segment, segments_from_probs
 
 
@@ -159,6 +162,7 @@ __all__ = [
     "list_models",
     "load_audio",
     "load_model",
+    "load_module",
     "load_toml",
     "prepare_audio",
     "push_to_hub",

@@ -23,6 +23,7 @@ import soxr
 from voicecnn.errors import AudioError, ConfigError
 
 __all__ = [
+    "AUDIO_SUFFIXES",
     "MAX_CHANNELS",
     "SAMPLE_RATE",
     "audio_duration_s",
@@ -35,6 +36,14 @@ __all__ = [
 
 SAMPLE_RATE = 16000
 """The sample rate in Hz every voicecnn model runs at."""
+
+AUDIO_SUFFIXES: frozenset[str] = frozenset(
+    {
+        ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au",
+        ".snd", ".caf", ".w64", ".rf64", ".sd2", ".voc",
+    }
+)
+"""File suffixes (lower case) taken as audio when scanning folders: what libsndfile reads."""
 
 MAX_CHANNELS = 16
 """The most channels :func:`prepare_audio` accepts in an array."""

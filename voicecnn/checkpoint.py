@@ -3,6 +3,10 @@
 Metadata keys: ``voicecnn`` (format version), ``arch`` (registry name), ``config`` (the model's
 config as JSON) and optional free-form ``card`` (JSON: training data, figures). Bundled weights
 live in ``voicecnn/weights/`` and are read through :mod:`importlib.resources`.
+
+Reading is torch-free: :func:`load_model` gives detectors on the numpy engine
+(:class:`voicecnn.engine.NumpyVad`, tensors read by ``safetensors.numpy``); torch is imported
+only to save, average, or load a torch module (:func:`load_module`, ``load_model(device=...)``).
 """
 
 from __future__ import annotations
@@ -11,18 +15,19 @@ import json
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
-from torch import nn
 
 from voicecnn._io import atomic_write_bytes, read_bytes
 from voicecnn.config import cfg_from_dict, cfg_to_dict, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
-from voicecnn.models import create_model, is_model, list_models
+from voicecnn.models.vad_spec import VARIANTS, VadCnnCfg
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from voicecnn.engine import NumpyVad
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -31,6 +36,7 @@ __all__ = [
     "average_weights",
     "bundled_models",
     "load_model",
+    "load_module",
     "read_metadata",
     "save_weights",
 ]
@@ -51,6 +57,10 @@ def save_weights(
         arch: Registry name of the architecture (see :func:`voicecnn.list_models`).
         card: Optional model-card facts stored as JSON in the metadata.
     """
+    from safetensors.torch import save as st_save
+
+    from voicecnn.models import is_model, list_models
+
     if not is_model(arch):
         raise UnknownModelError(f"unknown model {arch!r}; registered: {', '.join(list_models())}")
     cfg = getattr(model, "cfg", None)
@@ -63,29 +73,60 @@ def save_weights(
     atomic_write_bytes(path, st_save(tensors, metadata=meta))
 
 
-def _read(data: bytes, where: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def _header(data: bytes, where: str) -> dict[str, str]:
+    """The voicecnn metadata of a safetensors file, its fields checked (one-line errors)."""
     try:
-        tensors = st_load(data)
         n = int.from_bytes(data[:8], "little")
+        if len(data) < 8 or n > len(data) - 8:
+            raise ValueError("truncated header")
         header = json.loads(data[8 : 8 + n])
-    except (SafetensorError, ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError) as e:
         raise CheckpointError(f"'{where}' is not a safetensors weights file") from e
-    meta = header.get("__metadata__") or {}
-    if "arch" not in meta or "config" not in meta:
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or "arch" not in meta or "config" not in meta:
         raise CheckpointError(f"'{where}' has no voicecnn metadata (arch, config)")
-    return tensors, meta
+    for key in ("voicecnn", "arch", "config", "card"):
+        if key in meta and not isinstance(meta[key], str):
+            raise CheckpointError(f"'{where}': metadata {key!r} must be a string")
+    return meta
+
+
+def _tensors(data: bytes, where: str, *, torch: bool = False) -> dict[str, Any]:
+    """The tensors of a safetensors file: numpy arrays, or torch tensors with ``torch``."""
+    try:
+        if torch:
+            from safetensors.torch import load as torch_load
+
+            return torch_load(data)
+        from safetensors.numpy import load as numpy_load
+
+        return numpy_load(data)
+    except (SafetensorError, ValueError) as e:
+        raise CheckpointError(f"'{where}' is not a safetensors weights file") from e
+
+
+def _read(data: bytes, where: str) -> tuple[dict[str, Any], dict[str, str]]:
+    meta = _header(data, where)
+    return _tensors(data, where, torch=True), meta
 
 
 def read_metadata(name_or_path: str | Path) -> dict[str, Any]:
     """The metadata of a weights file or bundled model: arch, config and card as dicts."""
     data, where = _locate(name_or_path)
-    return _decoded(_read(data, where)[1])
+    return _decoded(_header(data, where), where)
 
 
-def _decoded(meta: dict[str, str]) -> dict[str, Any]:
+def _decoded(meta: dict[str, str], where: str = "weights") -> dict[str, Any]:
     """Raw safetensors metadata as arch, config and card (dicts)."""
-    out: dict[str, Any] = {"arch": meta["arch"], "config": json.loads(meta["config"])}
-    out["card"] = json.loads(meta["card"]) if "card" in meta else {}
+    out: dict[str, Any] = {"arch": meta["arch"]}
+    for key in ("config", "card"):
+        try:
+            value = json.loads(meta[key]) if key in meta else {}
+        except json.JSONDecodeError as e:
+            raise CheckpointError(f"'{where}': metadata {key!r} is not JSON ({e.msg})") from e
+        if not isinstance(value, dict):
+            raise CheckpointError(f"'{where}': metadata {key!r} must be a JSON object")
+        out[key] = value
     return out
 
 
@@ -113,7 +154,7 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
     if p.suffix == ".safetensors" or p.exists():
         return read_bytes(p, CheckpointError), str(p)
     known = ", ".join(bundled_models()) or "none"
-    if is_model(text):
+    if _is_arch(text):
         raise UnknownModelError(
             f"{text!r} is an architecture without bundled weights (bundled: {known}); "
             "train it or pass a .safetensors file"
@@ -129,11 +170,24 @@ def _is_hub_id(text: str) -> bool:
     return is_hub_id(text)
 
 
-def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Any:
-    """Load trained weights, in eval mode.
+def _is_arch(name: str) -> bool:
+    """Whether ``name`` is a registered architecture (VAD ones are known without torch)."""
+    if name in VARIANTS:
+        return True
+    try:
+        from voicecnn.models import is_model
+    except ImportError:  # an install without torch knows the VAD architectures only
+        return False
+    return is_model(name)
 
-    Returns the model of the architecture named in the file (a :class:`voicecnn.VadCnn` for
-    detectors), typed ``Any`` because the architecture is only known at run time.
+
+def load_model(name_or_path: str | Path | None = None, *, device: str | None = None) -> Any:
+    """Load trained weights for inference.
+
+    Detectors load on the numpy engine (:class:`voicecnn.engine.NumpyVad`), which needs no
+    torch and equals the torch model (within float32 rounding); with a ``device``, or for an
+    architecture the numpy engine does not run (image and clip classifiers), the torch module
+    comes back, in eval mode. Typed ``Any``: the architecture is only known at run time.
 
     Args:
         name_or_path: A bundled model name (see :func:`bundled_models`), a ``.safetensors``
@@ -143,7 +197,8 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
             :func:`voicecnn.export.export_onnx` or
             :func:`~voicecnn.export.export_classifier_onnx` (run by onnxruntime), or ``None``
             for the default bundled model.
-        device: Torch device to put the model on.
+        device: ``None`` for the numpy engine; a torch device (``"cpu"``, ``"cuda"``) for
+            the torch module there.
 
     Raises:
         UnknownModelError: If the name is neither bundled nor an existing file.
@@ -153,6 +208,42 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
         from voicecnn.export import load_onnx
 
         return load_onnx(name_or_path)
+    target = DEFAULT_MODEL if name_or_path is None else name_or_path
+    if device is None:
+        data, where = _locate(target)
+        meta = _header(data, where)
+        if meta["arch"] in VARIANTS:
+            return _numpy_model(data, where, meta)
+    return load_module(target, device=device or "cpu")
+
+
+def _numpy_model(data: bytes, where: str, meta: dict[str, str]) -> NumpyVad:
+    from voicecnn.engine import NumpyVad
+
+    arch = meta["arch"]
+    config = _decoded(meta, where)["config"]
+    try:
+        cfg = cfg_from_dict(VadCnnCfg, config, where=f"{where}: config")
+        return NumpyVad(cfg, _tensors(data, where), arch=arch)
+    except (ConfigError, ValueError, TypeError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
+
+
+def load_module(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Any:
+    """Load trained weights as the torch module of their architecture, in eval mode.
+
+    What training (``init``), export and GPU batching need; imports torch.
+
+    Args:
+        name_or_path: A bundled model name or a ``.safetensors`` path; ``None`` for the
+            default bundled model.
+        device: Torch device to put the model on.
+
+    Raises:
+        UnknownModelError: If the name is neither bundled nor an existing file.
+        CheckpointError: If the file is unreadable or does not match its architecture.
+    """
     model, _ = _load_with_metadata(DEFAULT_MODEL if name_or_path is None else name_or_path)
     return model.to(device).eval()
 
@@ -160,6 +251,8 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
 def _load_with_metadata(name_or_path: str | Path) -> tuple[Any, dict[str, Any]]:
     """The model of a weights file or bundled model (on the CPU) and its decoded metadata,
     from one read of the file."""
+    from voicecnn.models import create_model, is_model
+
     data, where = _locate(name_or_path)
     tensors, meta = _read(data, where)
     arch = meta["arch"]
@@ -173,7 +266,7 @@ def _load_with_metadata(name_or_path: str | Path) -> tuple[Any, dict[str, Any]]:
     except (ConfigError, json.JSONDecodeError, RuntimeError, ValueError, TypeError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
-    return model, _decoded(meta)
+    return model, _decoded(meta, where)
 
 
 def average_weights(

@@ -67,8 +67,15 @@ def _uri(path: str | None) -> str:
     return Path(path or "audio").stem.replace(" ", "_") or "audio"
 
 
-def render_text(det: Detection, fmt: Format, *, frames: bool = False) -> str:
-    """The result for one input in a machine-readable format, as text ending with a newline."""
+def render_text(
+    det: Detection, fmt: Format, *, frames: bool = False, rec_id: str | None = None
+) -> str:
+    """The result for one input in a machine-readable format, as text ending with a newline.
+
+    ``rec_id`` names the recording in RTTM (default: the file's stem).
+    """
+    from voicecnn.results import rttm_lines, rttm_uri
+
     if fmt is Format.json:
         return json.dumps(det.to_dict(frames=frames)) + "\n"
     if fmt is Format.csv:
@@ -78,11 +85,7 @@ def render_text(det: Detection, fmt: Format, *, frames: bool = False) -> str:
             w.writerow([det.path, f"{s.start:.3f}", f"{s.end:.3f}"])
         return buf.getvalue()
     if fmt is Format.rttm:
-        uri = _uri(det.path)
-        return "".join(
-            f"SPEAKER {uri} 1 {s.start:.3f} {s.duration:.3f} <NA> <NA> speech <NA> <NA>\n"
-            for s in det.segments
-        )
+        return rttm_lines(rttm_uri(rec_id) if rec_id else _uri(det.path), det.segments)
     if fmt is Format.audacity:
         return "".join(f"{s.start:.6f}\t{s.end:.6f}\tspeech\n" for s in det.segments)
     if fmt is Format.textgrid:
