@@ -81,6 +81,8 @@ def test_save_pretrained_needs_arch_for_a_changed_config(tmp_path: Path) -> None
 
 
 def test_a_folder_without_weights_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(vc.CheckpointError, match="load_module"):
+        vc.save_pretrained(vc.load_model("vad_cnn2d_s"), tmp_path / "numpy")  # numpy engine
     (tmp_path / "empty").mkdir()
     with pytest.raises(vc.UnknownModelError, match="without model.safetensors"):
         vc.load_model(tmp_path / "empty")

@@ -139,6 +139,11 @@ def save_pretrained(
         The folder.
     """
     folder = Path(save_directory).expanduser()
+    if not hasattr(model, "state_dict"):
+        raise CheckpointError(
+            f"{type(model).__name__} is an inference engine, not a torch module: save the module "
+            "(voicecnn.load_module(name), or the one you trained)"
+        )
     arch = _arch_of(model) if arch is None else arch
     card = dict(card or {})
     save_weights(model, folder / WEIGHTS_FILE, arch=arch, card=card)
