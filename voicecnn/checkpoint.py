@@ -22,9 +22,10 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from voicecnn._io import read_bytes
-from voicecnn.config import cfg_from_dict, cfg_to_dict, jsonable
+from voicecnn.config import cfg_to_dict, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
-from voicecnn.models import create_model, is_model, list_models
+from voicecnn.metadata import build_checked, decode_metadata
+from voicecnn.models import is_model, list_models
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -100,14 +101,7 @@ def _read(data: bytes, where: str) -> tuple[dict[str, torch.Tensor], dict[str, s
 def read_metadata(name_or_path: str | Path) -> dict[str, Any]:
     """The metadata of a weights file or bundled model: arch, config and card as dicts."""
     data, where = _locate(name_or_path)
-    return _decoded(_read(data, where)[1])
-
-
-def _decoded(meta: dict[str, str]) -> dict[str, Any]:
-    """Raw safetensors metadata as arch, config and card (dicts)."""
-    out: dict[str, Any] = {"arch": meta["arch"], "config": json.loads(meta["config"])}
-    out["card"] = json.loads(meta["card"]) if "card" in meta else {}
-    return out
+    return decode_metadata(_read(data, where)[1], where)
 
 
 def bundled_models() -> list[str]:
@@ -169,18 +163,7 @@ def _load_with_metadata(name_or_path: str | Path) -> tuple[Any, dict[str, Any]]:
     from one read of the file."""
     data, where = _locate(name_or_path)
     tensors, meta = _read(data, where)
-    arch = meta["arch"]
-    if not is_model(arch):
-        raise CheckpointError(f"'{where}' needs architecture {arch!r}, unknown to this voicecnn")
-    model = create_model(arch)
-    try:
-        cfg = cfg_from_dict(type(model.cfg), json.loads(meta["config"]), where=where)
-        model = type(model)(cfg)
-        model.load_state_dict(tensors, strict=True)
-    except (ConfigError, json.JSONDecodeError, RuntimeError, ValueError, TypeError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
-    return model, _decoded(meta)
+    return build_checked(meta, tensors, where)  # every field checked before building
 
 
 def average_weights(

@@ -18,7 +18,15 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 from voicecnn.errors import ConfigError
 
-__all__ = ["apply_overrides", "cfg_from_dict", "cfg_to_dict", "dumps_toml", "jsonable", "load_toml"]
+__all__ = [
+    "apply_overrides",
+    "cfg_from_dict",
+    "cfg_to_dict",
+    "check_fields",
+    "dumps_toml",
+    "jsonable",
+    "load_toml",
+]
 
 T = TypeVar("T")
 
@@ -64,8 +72,40 @@ def cfg_from_dict(cls: type[T], data: dict[str, Any], *, where: str = "config") 
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, ConfigError) as e:
         raise ConfigError(f"{where}: {e}") from e
+
+
+def check_fields(cfg: Any, rules: dict[str, tuple[str, float, float]]) -> None:
+    """Check a config's numeric fields (its ``__post_init__`` calls this, so the check travels
+    with the class and every command shares it).
+
+    Args:
+        cfg: A dataclass instance.
+        rules: Field name -> (kind, low, high): kind ``int`` (an integer in [low, high]),
+            ``float`` (a finite number in [low, high]), ``float>`` (finite, in (low, high]) or
+            ``time`` (in (low, high] and may be ``inf``: no limit).
+
+    Raises:
+        ConfigError: Naming the first field that fails, its value and its range.
+    """
+    for name, (kind, low, high) in rules.items():
+        value = getattr(cfg, name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if kind == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+            span = f"an integer in [{low:g}, {high:g}]"
+        elif kind == "float":
+            ok = number and math.isfinite(value) and low <= value <= high
+            span = f"a finite number in [{low:g}, {high:g}]"
+        elif kind == "float>":
+            ok = number and math.isfinite(value) and low < value <= high
+            span = f"a finite number in ({low:g}, {high:g}]"
+        else:  # "time": a positive budget, inf = none
+            ok = number and (value == math.inf or (math.isfinite(value) and low < value <= high))
+            span = f"a number in ({low:g}, {high:g}] or inf (no limit)"
+        if not ok:
+            raise ConfigError(f"{name} must be {span}, got {value!r}")
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -37,10 +37,23 @@ def detect_cfg(
     pad: float,
     max_segment: float | None,
 ) -> Any:
-    """Build a ``DetectCfg`` from the shared options (imported lazily)."""
+    """Build a ``DetectCfg`` from the shared options (imported lazily); a value it rejects is
+    a usage error: one line and exit code 2, before any model or audio is loaded."""
     from voicecnn.detection import DetectCfg
+    from voicecnn.errors import ConfigError
 
-    return DetectCfg(
-        threshold=threshold, neg_threshold=neg_threshold, min_speech_s=min_speech,
-        min_silence_s=min_silence, pad_s=pad, max_segment_s=max_segment,
-    )
+    try:
+        return DetectCfg(
+            threshold=threshold, neg_threshold=neg_threshold, min_speech_s=min_speech,
+            min_silence_s=min_silence, pad_s=pad, max_segment_s=max_segment,
+        )
+    except ConfigError as e:
+        usage_error(str(e))
+
+
+def usage_error(message: str) -> NoReturn:
+    """Print a one-line usage error to stderr and exit with code 2 (README's usage errors)."""
+    from voicecnn.cli._render import error
+
+    error(message)
+    raise typer.Exit(code=2)

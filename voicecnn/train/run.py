@@ -39,7 +39,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSamp
 
 from voicecnn.audio import audio_duration_s, load_audio
 from voicecnn.checkpoint import load_model, read_metadata, save_weights
-from voicecnn.config import cfg_from_dict, cfg_to_dict, dumps_toml, jsonable
+from voicecnn.config import cfg_from_dict, cfg_to_dict, check_fields, dumps_toml, jsonable
 from voicecnn.data.clips import ClipAugmentCfg
 from voicecnn.data.datasets import VadCropDataset, read_excerpt
 from voicecnn.data.images import (
@@ -174,6 +174,18 @@ class DataCfg:
     clip_s: float = 5.0
     workers: int = 2
 
+    def __post_init__(self) -> None:
+        check_fields(self, {
+            "val_fraction": ("float", 0, 0.99), "clip_items": ("int", 0, 1 << 40),
+            "clip_cache": ("int", 0, 1 << 30), "val_mixtures": ("int", 0, 1 << 30),
+            "val_negative_crops": ("int", 0, 1 << 30), "crop_s": ("float>", 0, 3600),
+            "channels": ("int", 1, 4), "shift_px": ("int", 0, 4096),
+            "val_fold": ("int", 0, 1 << 30), "clip_s": ("float>", 0, 3600),
+            "workers": ("int", 0, 1024),
+        })
+        if len(self.image_size) != 2 or min(self.image_size) < 1 or max(self.image_size) > 4096:
+            raise ConfigError(f"image_size must be two sizes in [1, 4096], got {self.image_size}")
+
 
 @dataclass(frozen=True)
 class EvalCfg:
@@ -190,6 +202,10 @@ class EvalCfg:
     collar_s: float = 0.2
     min_speech_s: float = 0.25
     min_silence_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_fields(self, {"threshold": ("float", 0, 1), "collar_s": ("float", 0, 3600)})
+        self.detect_cfg()  # the post-processing's own checks
 
     def detect_cfg(self) -> DetectCfg:
         """The post-processing these settings describe."""
@@ -250,6 +266,9 @@ class RunCfg:
     clip_augment: ClipAugmentCfg = field(default_factory=ClipAugmentCfg)
     train: TrainCfg = field(default_factory=TrainCfg)
     eval: EvalCfg = field(default_factory=EvalCfg)
+
+    def __post_init__(self) -> None:
+        check_fields(self, {"teacher_weight": ("float", 0, 1), "threads": ("int", 0, 4096)})
 
 
 @dataclass
