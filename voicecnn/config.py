@@ -72,6 +72,8 @@ def cfg_from_dict(cls: type[T], data: dict[str, Any], *, where: str = "config") 
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
     try:
         return cls(**kwargs)
+    except FieldError as e:  # "c.toml.train" + "batch_size must be..."
+        raise ConfigError(f"{where}.{e}") from e
     except (TypeError, ValueError, ConfigError) as e:
         raise ConfigError(f"{where}: {e}") from e
 
@@ -94,18 +96,22 @@ def check_fields(cfg: Any, rules: dict[str, tuple[str, float, float]]) -> None:
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if kind == "int":
             ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-            span = f"an integer in [{low:g}, {high:g}]"
+            span = f"an integer in [{int(low)}, {int(high)}]"
         elif kind == "float":
             ok = number and math.isfinite(value) and low <= value <= high
             span = f"a finite number in [{low:g}, {high:g}]"
         elif kind == "float>":
             ok = number and math.isfinite(value) and low < value <= high
-            span = f"a finite number in ({low:g}, {high:g}]"
+            span = f"a positive number, at most {high:g}" if low == 0 else f"in ({low}, {high}]"
         else:  # "time": a positive budget, inf = none
             ok = number and (value == math.inf or (math.isfinite(value) and low < value <= high))
-            span = f"a number in ({low:g}, {high:g}] or inf (no limit)"
+            span = f"a positive number (at most {high:g}) or inf (no limit)"
         if not ok:
-            raise ConfigError(f"{name} must be {span}, got {value!r}")
+            raise FieldError(f"{name} must be {span}, got {value!r}")
+
+
+class FieldError(ConfigError):
+    """A config field out of its range; :func:`cfg_from_dict` prefixes the field's path."""
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

@@ -145,9 +145,9 @@ def check_config(config: Mapping[str, Any], where: str) -> None:
             lo, hi = CAPS[key]
             if not _is_int(value) or not lo <= value <= hi:
                 raise _fail(where, f"{path} = {_show(value)} must be an integer in [{lo}, {hi}]")
-        if key in LIST_CAPS and value is not None:
+        if key in LIST_CAPS and isinstance(value, list):  # other types: the typed config
             lo, hi = LIST_CAPS[key]
-            if not isinstance(value, list) or not all(_is_int(v) and lo <= v <= hi for v in value):
+            if not all(_is_int(v) and lo <= v <= hi for v in value):
                 raise _fail(
                     where, f"{path} = {_show(value)} must be a list of integers in [{lo}, {hi}]"
                 )

@@ -108,11 +108,11 @@ class TrainCfg:
             raise ConfigError("max_steps = 0 would train nothing: give at least 1 step")
         check_fields(self, {
             "lr": ("float>", 0, 1e3), "min_lr_ratio": ("float", 0, 1),
-            "weight_decay": ("float", 0, 1e3), "batch_size": ("int", 1, 1 << 20),
-            "max_steps": ("int", 1, 1 << 40), "warmup_steps": ("int", 0, 1 << 40),
-            "eval_every": ("int", 1, 1 << 40), "eval_every_s": ("time", 0, 1e9),
+            "weight_decay": ("float", 0, 1e3), "batch_size": ("int", 1, 1_000_000),
+            "max_steps": ("int", 1, 10**12), "warmup_steps": ("int", 0, 10**12),
+            "eval_every": ("int", 1, 10**12), "eval_every_s": ("time", 0, 1e9),
             "max_minutes": ("time", 0, 1e9), "grad_clip": ("float", 0, 1e9),
-            "select_tolerance": ("float", 0, 1e9), "seed": ("int", 0, (1 << 63) - 1),
+            "select_tolerance": ("float", 0, 1e9), "seed": ("int", 0, 2**63 - 1),
         })
         if len(self.betas) != 2 or not all(
             isinstance(b, float | int) and 0 <= b < 1 for b in self.betas

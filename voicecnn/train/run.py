@@ -176,11 +176,11 @@ class DataCfg:
 
     def __post_init__(self) -> None:
         check_fields(self, {
-            "val_fraction": ("float", 0, 0.99), "clip_items": ("int", 0, 1 << 40),
-            "clip_cache": ("int", 0, 1 << 30), "val_mixtures": ("int", 0, 1 << 30),
-            "val_negative_crops": ("int", 0, 1 << 30), "crop_s": ("float>", 0, 3600),
+            "val_fraction": ("float", 0, 0.99), "clip_items": ("int", 0, 10**12),
+            "clip_cache": ("int", 0, 10**9), "val_mixtures": ("int", 0, 10**9),
+            "val_negative_crops": ("int", 0, 10**9), "crop_s": ("float>", 0, 3600),
             "channels": ("int", 1, 4), "shift_px": ("int", 0, 4096),
-            "val_fold": ("int", 0, 1 << 30), "clip_s": ("float>", 0, 3600),
+            "val_fold": ("int", 0, 10**9), "clip_s": ("float>", 0, 3600),
             "workers": ("int", 0, 1024),
         })
         if len(self.image_size) != 2 or min(self.image_size) < 1 or max(self.image_size) > 4096:
@@ -268,7 +268,7 @@ class RunCfg:
     eval: EvalCfg = field(default_factory=EvalCfg)
 
     def __post_init__(self) -> None:
-        check_fields(self, {"teacher_weight": ("float", 0, 1), "threads": ("int", 0, 4096)})
+        check_fields(self, {"threads": ("int", 0, 4096)})
 
 
 @dataclass
