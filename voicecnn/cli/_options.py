@@ -57,3 +57,18 @@ def usage_error(message: str) -> NoReturn:
 
     error(message)
     raise typer.Exit(code=2)
+
+
+def cap_jobs(jobs: int) -> int:
+    """``--jobs`` capped at the CPUs this process may use (each job holds a model copy and
+    a core; more only cost memory and time), with a warning when it was above."""
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = max(1, cpus or 1)
+    if jobs > cpus:
+        from voicecnn.cli._render import info
+
+        info(f"warning: --jobs {jobs} is more than the {cpus} CPU(s) available; using {cpus}")
+        return cpus
+    return jobs

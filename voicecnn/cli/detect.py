@@ -29,6 +29,7 @@ from voicecnn.cli._options import (
     NegThresholdOpt,
     PadOpt,
     ThresholdOpt,
+    cap_jobs,
     detect_cfg,
 )
 from voicecnn.cli._render import (
@@ -42,6 +43,7 @@ from voicecnn.cli._render import (
     render_text,
     write_stdout,
 )
+from voicecnn.paths import check_writable, find_files, why_missing
 
 if TYPE_CHECKING:
     from voicecnn.detection import DetectCfg, Detection
@@ -75,10 +77,9 @@ def expand_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
     for text in paths:
         p = Path(text)
         if p.is_dir():
-            found = sorted(
-                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
-            )
-            if not found:
+            found, unlisted = find_files(p, AUDIO_EXTENSIONS)
+            problems.extend(unlisted)
+            if not found and not unlisted:
                 problems.append(f"'{p}' contains no audio files")
             files.extend(found)
         elif p.exists():
@@ -89,7 +90,7 @@ def expand_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
                 problems.append(f"'{text}' matches no files")
             files.extend(matches)
         else:
-            problems.append(f"cannot read '{p}': file not found")
+            problems.append(why_missing(p))
     return list(dict.fromkeys(files)), problems
 
 
@@ -265,9 +266,9 @@ def _plan(files: list[Path], output: Path | None, plot: Path | None, fmt: Format
     for folder in (output, plot_dir):
         if folder is not None:
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                check_writable(folder)  # before any audio is processed
             except OSError as e:
-                error(f"cannot create '{folder}': {e.strerror}")
+                error(f"cannot write to '{folder}': {e.strerror}")
                 raise typer.Exit(code=1) from None
     taken: set[Path] = set()
     items = []
@@ -338,6 +339,7 @@ def detect(
     if skip_existing and output is None:
         raise typer.BadParameter("needs --output", param_hint="--skip-existing")
     where = _resolve_device(device)
+    jobs = cap_jobs(jobs)
     files, problems = expand_inputs(paths)
     for msg in problems:
         error(msg)

@@ -172,7 +172,8 @@ def listen(
         bool, typer.Option("--list-devices", help="List input devices and exit.")
     ] = False,
     rate: Annotated[
-        int | None, typer.Option(min=1, help="Capture rate (Hz).", show_default="device default")
+        int | None, typer.Option(min=1000, max=768000, help="Capture rate (Hz).",
+                                 show_default="device default")
     ] = None,
     fmt: Annotated[ListenFormat, typer.Option("--format", "-f", help="Output.")]
     = ListenFormat.live,

@@ -18,7 +18,7 @@ from voicecnn.cli._options import (
     ThresholdOpt,
     detect_cfg,
 )
-from voicecnn.cli._render import error, progress, write_stdout
+from voicecnn.cli._render import error, info, progress, write_stdout
 from voicecnn.cli.detect import expand_inputs, output_path
 
 
@@ -88,7 +88,9 @@ def split(
             stem = output_path(out, path, "", taken).name  # x, x_2... for x.wav in two folders
             try:
                 segments = vc.detect_file(net, path, cfg).segments
-                if keep is None:
+                if not segments and keep is not KeepChoice.silence:
+                    info(f"{path}: no speech found, nothing written")
+                elif keep is None:
                     clips = split_file(path, segments, out, stem=stem)
                     write_stdout("".join(f"{c.path}\t{c.start:.3f}\t{c.end:.3f}\n" for c in clips))
                 else:
