@@ -458,3 +458,67 @@ def test_an_unwritable_output_folder_is_found_before_any_audio(
     )
     assert result.exit_code == 1
     assert "cannot write to" in _one_line_error(result)
+
+
+# --- the smaller ones ---------------------------------------------------------------------------
+
+
+def test_symlink_loops_and_broken_links_say_so(tmp_path: Path, tiny_weights: Path) -> None:
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    broken = tmp_path / "broken.wav"
+    broken.symlink_to(tmp_path / "nowhere.wav")
+    result = runner.invoke(app, ["detect", str(loop), str(broken), "-m", str(tiny_weights)])
+    assert result.exit_code == 1
+    assert "symbolic link loop" in result.stderr and "broken symbolic link" in result.stderr
+    # inside a folder too, beside a good file
+    sf.write(tmp_path / "good.wav", speechlike(0.5), 16000)
+    result = runner.invoke(app, ["detect", str(tmp_path), "-m", str(tiny_weights), "-f", "json"])
+    assert result.exit_code == 1 and "symbolic link loop" in result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["path"].endswith("good.wav")
+
+
+def test_an_unreadable_subfolder_is_reported(
+    tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    (tmp_path / "locked").mkdir()
+    sf.write(tmp_path / "good.wav", speechlike(0.5), 16000)
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:  # root ignores chmod 000: deny the listing here
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = runner.invoke(app, ["detect", str(tmp_path), "-m", str(tiny_weights), "-f", "json"])
+    assert result.exit_code == 1
+    assert "cannot list" in result.stderr and "locked" in result.stderr
+    assert len(result.stdout.splitlines()) == 1  # the readable file was still processed
+
+
+def test_jobs_above_the_cpus_are_capped(wav_file: Path, tiny_weights: Path) -> None:
+    import os
+
+    cpus = len(os.sched_getaffinity(0))
+    result = runner.invoke(
+        app, ["detect", str(wav_file), str(wav_file), "-m", str(tiny_weights), "-j", "999"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"--jobs 999 is more than the {cpus} CPU(s) available; using {cpus}" in result.stderr
+
+
+def test_split_of_a_file_without_speech_writes_nothing(tmp_path: Path, tiny_weights: Path) -> None:
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.float32), 16000)
+    for keep in ([], ["--keep", "speech"]):
+        out = tmp_path / f"out{len(keep)}"
+        result = runner.invoke(
+            app, ["split", str(silent), "-o", str(out), "-m", str(tiny_weights),
+                  "--threshold", "1", *keep],
+        )
+        assert result.exit_code == 0, result.stderr
+        assert "no speech found, nothing written" in result.stderr
+        assert not out.exists() or not any(out.iterdir())
