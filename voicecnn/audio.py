@@ -10,6 +10,7 @@ nothing here returns silent garbage.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -113,10 +114,15 @@ _DECODER_NOISE = (  # what libogg and libmpg123 say when they skip damaged data
 
 
 @contextlib.contextmanager
-def _captured_stderr() -> Iterator[list[str]]:
+def _captured_stderr(active: bool = True) -> Iterator[list[str]]:
     """Catch what C decoders write to file descriptor 2 (libmpg123's "Note:" lines), so it
-    never reaches the user's terminal; the text is handed back as evidence of corruption."""
+    never reaches the user's terminal; the text is handed back as evidence of corruption.
+    Only around the decoder calls that write there (opening any file, reading an MP3): fd 2
+    is the whole process's."""
     lines: list[str] = []
+    if not active:
+        yield lines
+        return
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -156,12 +162,23 @@ def _declared_problem(handle: soundfile.SoundFile, file: Path) -> str | None:
     return None
 
 
-def _ogg_crc(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc ^= byte << 24
+@functools.cache
+def _ogg_crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte << 24
         for _ in range(8):
             crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else crc << 1
+        table.append(crc)
+    return tuple(table)
+
+
+def _ogg_crc(data: bytes) -> int:
+    """Ogg's page checksum (CRC-32, polynomial 0x04C11DB7, not reflected: not zlib's)."""
+    crc = 0
+    table = _ogg_crc_table()
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ table[(crc >> 24) ^ byte]
     return crc
 
 
@@ -208,7 +225,8 @@ def _read_problem(
     if noise:
         return f"corrupt: the decoder skipped damaged data ({noise[0].strip()[:80]})"
     slack = _MPEG_SLACK if _is_mpeg(handle) else 0
-    if handle.frames > 0 and n_read + slack < handle.frames:
+    # libsndfile says SF_COUNT_MAX frames where a header leaves the length open (streamed FLAC)
+    if 0 < handle.frames < 2**62 and n_read + slack < handle.frames:
         rate = handle.samplerate
         return (
             f"truncated: holds {n_read / rate:.2f} s of the {handle.frames / rate:.2f} s its "
@@ -239,7 +257,7 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[npt.NDArray[np.float32], i
         with handle:
             problem = _declared_problem(handle, file)
             if problem is None:
-                with _captured_stderr() as decoder_lines:
+                with _captured_stderr(_is_mpeg(handle)) as decoder_lines:
                     samples = handle.read(dtype="float32", always_2d=True)
                 sample_rate = handle.samplerate
                 problem = _read_problem(handle, samples.shape[0], decoder_lines)
@@ -349,9 +367,10 @@ def _iter_blocks(
         n_read = n_out = 0
         last = False
         decoder_lines: list[str] = []
+        mpeg = _is_mpeg(handle)
         while not last:
             try:
-                with _captured_stderr() as lines:
+                with _captured_stderr(mpeg) as lines:
                     block = handle.read(block_frames, dtype="float32", always_2d=True)
             except (soundfile.LibsndfileError, RuntimeError, OSError) as e:
                 raise AudioError(f"cannot read {where}: {_UNREADABLE}") from e

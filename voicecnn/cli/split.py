@@ -20,6 +20,7 @@ from voicecnn.cli._options import (
 )
 from voicecnn.cli._render import error, info, progress, write_stdout
 from voicecnn.cli.detect import expand_inputs, output_path
+from voicecnn.escape import terminal
 
 
 class KeepChoice(StrEnum):
@@ -92,10 +93,12 @@ def split(
                     info(f"{path}: no speech found, nothing written")
                 elif keep is None:
                     clips = split_file(path, segments, out, stem=stem)
-                    write_stdout("".join(f"{c.path}\t{c.start:.3f}\t{c.end:.3f}\n" for c in clips))
+                    write_stdout("".join(
+                        f"{terminal(str(c.path))}\t{c.start:.3f}\t{c.end:.3f}\n" for c in clips
+                    ))
                 else:
                     kept = keep_file(path, segments, out, keep=keep.value, stem=stem)
-                    write_stdout(f"{kept.path}\n{kept.sidecar}\n")
+                    write_stdout(f"{terminal(str(kept.path))}\n{terminal(str(kept.sidecar))}\n")
             except vc.VoiceCNNError as e:
                 error(str(e))
                 failed += 1

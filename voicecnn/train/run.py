@@ -179,7 +179,7 @@ class DataCfg:
             "val_fraction": ("float", 0, 0.99), "clip_items": ("int", 0, 10**12),
             "clip_cache": ("int", 0, 10**9), "val_mixtures": ("int", 0, 10**9),
             "val_negative_crops": ("int", 0, 10**9), "crop_s": ("float>", 0, 3600),
-            "channels": ("int", 1, 4), "shift_px": ("int", 0, 4096),
+            "channels": ("int", 1, 4),
             "val_fold": ("int", 0, 10**9), "clip_s": ("float>", 0, 3600),
             "workers": ("int", 0, 1024),
         })
