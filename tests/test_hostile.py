@@ -53,14 +53,14 @@ def _one_line_error(result: Any) -> str:
 # --- option values: one table, every command that takes the rules ---------------------------
 
 BAD_RULES = [
-    (["--min-silence", "1e308"], "min_silence_s"),
-    (["--min-speech", "1e308"], "min_speech_s"),
-    (["--max-segment", "1e308"], "max_segment_s"),
-    (["--pad", "inf"], "pad_s"),
-    (["--min-speech", "inf"], "min_speech_s"),
-    (["--max-segment", "inf"], "max_segment_s"),
-    (["--neg-threshold", "0.9"], "neg_threshold"),
-    (["--threshold", "0.2", "--neg-threshold", "0.3"], "neg_threshold"),
+    (["--min-silence", "1e308"], "--min-silence must be in [0, 86400] seconds"),
+    (["--min-speech", "1e308"], "--min-speech must be"),
+    (["--max-segment", "1e308"], "--max-segment must be"),
+    (["--pad", "inf"], "--pad must be"),
+    (["--min-speech", "inf"], "--min-speech must be"),
+    (["--max-segment", "inf"], "--max-segment must be"),
+    (["--neg-threshold", "0.9"], "--neg-threshold must be in [0, threshold = 0.5]"),
+    (["--threshold", "0.2", "--neg-threshold", "0.3"], "--neg-threshold must be"),
 ]
 
 
@@ -522,3 +522,59 @@ def test_split_of_a_file_without_speech_writes_nothing(tmp_path: Path, tiny_weig
         assert result.exit_code == 0, result.stderr
         assert "no speech found, nothing written" in result.stderr
         assert not out.exists() or not any(out.iterdir())
+
+
+# --- listen without a sound server: overflows counted, a device that goes away ----------------
+
+
+def _flaky_sounddevice(audio: np.ndarray, rate: int, *, every: int, stop_after: int) -> Any:
+    """The fake sounddevice of test_cli_stream, whose stream flags an input overflow on every
+    ``every``-th block and dies (PortAudio's ``active`` turns false) after ``stop_after``."""
+    from tests.test_cli_stream import _fake_sounddevice
+
+    sd = _fake_sounddevice(audio, rate)
+
+    class InputStream(sd.InputStream):  # type: ignore[misc, name-defined]
+        active = True
+
+        def __enter__(self) -> Any:
+            def run() -> None:
+                for n, i in enumerate(range(0, audio.size, self.blocksize)):
+                    if n == stop_after:
+                        self.active = False
+                        return
+                    block = audio[i : i + self.blocksize, None]
+                    status = "input overflow" if n % every == every - 1 else None
+                    self.callback(block.astype(np.float32), block.shape[0], None, status)
+
+            import threading
+
+            self.thread = threading.Thread(target=run)
+            self.thread.start()
+            return self
+
+    sd.InputStream = InputStream
+    return sd
+
+
+def test_listen_counts_overflows_and_survives_a_vanishing_device(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_weights: Path
+) -> None:
+    rate, block = 16000, 16000 // 50
+    audio = speechlike(4.0, rate, seed=5)
+    sd = _flaky_sounddevice(audio, rate, every=10, stop_after=100)  # 2 s, then gone
+    monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    out = tmp_path / "utts"
+    result = runner.invoke(app, ["listen", "-f", "jsonl", "--save-speech", str(out),
+                                 "-m", str(tiny_weights), "--threshold", "0.45",
+                                 "--min-speech", "0.1"])
+    assert result.exit_code == 1
+    line = _one_line_error(result)
+    assert "stopped delivering audio" in line and "after 2.0 s" in line and "kept" in line
+    lines = [json.loads(ln) for ln in result.stdout.splitlines()]
+    summary = lines[-1]
+    assert summary["overflows"] == 10 and summary["duration_s"] == 100 * block / rate
+    assert "stopped delivering audio" in summary["error"]
+    offline = vc.detect(vc.load_model(tiny_weights), audio[: 100 * block],
+                        vc.DetectCfg(threshold=0.45, min_speech_s=0.1), sample_rate=rate)
+    assert summary["segments"] == len(offline) == len(summary["saved"]) > 0

@@ -47,8 +47,16 @@ def detect_cfg(
             threshold=threshold, neg_threshold=neg_threshold, min_speech_s=min_speech,
             min_silence_s=min_silence, pad_s=pad, max_segment_s=max_segment,
         )
-    except ConfigError as e:
-        usage_error(str(e))
+    except ConfigError as e:  # name the option, not the field
+        field, _, rest = str(e).partition(" ")
+        usage_error(f"{_OPTION_OF.get(field, field)} {rest}")
+
+
+_OPTION_OF = {
+    "threshold": "--threshold", "neg_threshold": "--neg-threshold",
+    "min_speech_s": "--min-speech", "min_silence_s": "--min-silence", "pad_s": "--pad",
+    "max_segment_s": "--max-segment",
+}
 
 
 def usage_error(message: str) -> NoReturn:
