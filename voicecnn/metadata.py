@@ -21,6 +21,7 @@ from voicecnn.errors import CheckpointError, ConfigError
 
 __all__ = [
     "CAPS",
+    "check_onnx_metadata",
     "MAX_CONTEXT_S",
     "MAX_LAYERS",
     "MAX_STAGES",
@@ -290,3 +291,41 @@ def build_checked(
     except (RuntimeError, ValueError, TypeError) as e:
         raise _fail(where, f"does not match architecture {arch!r}: {_first_line(e)}") from e
     return model, decoded
+
+
+def check_onnx_metadata(
+    meta: Mapping[str, str], where: str
+) -> tuple[int, int, int, int, dict[str, Any]]:
+    """The checked metadata of a detector exported to ONNX: sample rate, hop length, frames of
+    past and future context (at most :data:`MAX_CONTEXT_S` together) and the config object.
+
+    Raises:
+        CheckpointError: One line naming the first field that fails.
+    """
+    values = []
+    for key, cap in (("sample_rate", "sample_rate"), ("hop_length", "hop_length")):
+        text = meta.get(key, "")
+        lo, hi = CAPS[cap]
+        if not (text.isdigit() and lo <= int(text) <= hi):
+            raise _fail(
+                where, f"metadata {key!r} = {_show(text)} must be an integer in [{lo}, {hi}]"
+            )
+        values.append(int(text))
+    rate, hop = values
+    context = _json(meta.get("context_frames", ""), "context_frames", where)
+    if not (
+        isinstance(context, list)
+        and len(context) == 2
+        and all(_is_int(v) and v >= 0 for v in context)
+    ):
+        raise _fail(where, "metadata 'context_frames' must be two frame counts >= 0")
+    past, future = context
+    span_s = (past + future + 1) * hop / rate
+    if span_s > MAX_CONTEXT_S:
+        raise _fail(
+            where, f"each frame would look at {span_s:.4g} s of audio (at most {MAX_CONTEXT_S:g} s)"
+        )
+    config = _json(meta.get("config", "{}"), "config", where)
+    if not isinstance(config, dict):
+        raise _fail(where, "metadata 'config' is not a JSON object")
+    return rate, hop, past, future, config
