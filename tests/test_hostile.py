@@ -419,6 +419,18 @@ def test_truncated_files_are_errors(
         assert "\n" not in str(e.value)
 
 
+def test_a_truncated_wav_says_what_its_header_promised(
+    whole_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    data = whole_files["wav"]
+    path = tmp_path / "half.wav"
+    path.write_bytes(data[: len(data) // 2])
+    declared = len(data) - 44  # the data chunk of a plain 16-bit PCM WAV
+    with pytest.raises(AudioError, match=rf"truncated: its header declares {declared} bytes of "
+                       rf"data, the file holds {len(data) // 2 - 44}"):
+        vc.read_audio(path)
+
+
 CORRUPTIBLE = ("flac", "ogg", "opus", "mp3")  # PCM formats have no redundancy to check
 
 

@@ -148,7 +148,10 @@ def _declared_problem(handle: soundfile.SoundFile, file: Path) -> str | None:
     """What is wrong with a just-opened file, judged from its header: a data chunk larger than
     the file (WAV, AIFF, W64... cut short), or an Ogg stream whose last page is incomplete or
     not marked as the end of the stream."""
-    for match in _SIZE_LINE.finditer(handle.extra_info):
+    matches = sorted(  # the data chunk's own size first: the clearest figure
+        _SIZE_LINE.finditer(handle.extra_info), key=lambda m: m.group(1) not in ("data", "SSND")
+    )
+    for match in matches:
         declared, actual = int(match.group(2)), int(match.group(3))
         # a container size a few bytes off (a pad byte) is common in files that are whole
         slack = 0 if match.group(1) in ("data", "SSND") else 64
