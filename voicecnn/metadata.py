@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from voicecnn.errors import CheckpointError, ConfigError
+from voicecnn.escape import terminal
 
 __all__ = [
     "CAPS",
@@ -58,12 +59,13 @@ MAX_CONTEXT_S = 60.0  # seconds of audio one output frame may depend on
 
 
 def _fail(where: str, message: str) -> CheckpointError:
-    return CheckpointError(f"'{where}': {message}")
+    # keys and values come from the file: escaped, so the message stays one line
+    return CheckpointError(terminal(f"'{where}': {message}"))
 
 
 def _mismatch(where: str, arch: str, message: str) -> CheckpointError:
     head = f"'{where}' does not match architecture {arch!r}" if arch else f"'{where}'"
-    return CheckpointError(f"{head}: {message}")
+    return CheckpointError(terminal(f"{head}: {message}"))
 
 
 def _reject_constant(name: str) -> Any:
@@ -138,6 +140,13 @@ def check_config(config: Mapping[str, Any], where: str) -> None:
     Raises:
         CheckpointError: Naming the first field that fails.
     """
+    try:
+        _check_fields(config, where)
+    except RecursionError as e:
+        raise _fail(where, "config nests too deeply") from e
+
+
+def _check_fields(config: Mapping[str, Any], where: str) -> None:
     layers = 0
     for path, key, value in _walk(dict(config), "config"):
         if _number(value) and not math.isfinite(value):
