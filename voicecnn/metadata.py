@@ -17,6 +17,8 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
 from voicecnn.errors import CheckpointError, ConfigError
 from voicecnn.escape import terminal
 
@@ -220,7 +222,8 @@ def check_tensors(
 
     Args:
         expected: Name -> shape of every tensor the model holds.
-        tensors: Name -> tensor (anything with ``shape`` and ``dtype``) read from the file.
+        tensors: Name -> torch tensor or numpy array read from the file (no torch needed for
+            numpy arrays).
         where: The file, for messages.
         arch: The architecture, for messages.
 
@@ -245,8 +248,18 @@ def check_tensors(
                 arch,
                 f"tensor {name!r} has shape {list(t.shape)}, its config says {list(shape)}",
             )
-        if t.dtype.is_floating_point and not bool(t.isfinite().all()):
+        if _floating(t) and not _finite(t):
             raise _mismatch(where, arch, f"tensor {name!r} holds NaN or infinite values")
+
+
+def _floating(t: Any) -> bool:
+    """Whether a torch tensor or numpy array holds floating-point values."""
+    flag = getattr(t.dtype, "is_floating_point", None)  # torch
+    return bool(flag) if flag is not None else bool(np.issubdtype(t.dtype, np.floating))
+
+
+def _finite(t: Any) -> bool:
+    return bool(t.isfinite().all()) if hasattr(t, "isfinite") else bool(np.isfinite(t).all())
 
 
 def build_checked(
