@@ -11,6 +11,7 @@ import soundfile as sf
 import torch
 
 import voicecnn as vc
+from tests.train_data import annotated_folder, make_clips
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +53,15 @@ def wav_file(tmp_path: Path) -> Path:
     path = tmp_path / "clip.wav"
     sf.write(path, speechlike(3.0), 16000)
     return path
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six annotated 4 s recordings (``rec*.wav`` with ``rec*.csv``) in a folder."""
+    return annotated_folder(tmp_path_factory.mktemp("recordings"))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny ESC-like tree: ``<class>/<fold>-<id>-A.wav``, three classes, two folds."""
+    return make_clips(tmp_path_factory.mktemp("clips") / "esc")

@@ -100,7 +100,7 @@ def test_a_config_lays_its_settings_over_its_base(tmp_path: Path) -> None:
 
 
 def test_dumps_toml_round_trips_a_run_config(tmp_path: Path) -> None:
-    from voicecnn.train.run import RunCfg
+    from voicecnn.train.vad import VadRunCfg as RunCfg
 
     raw = {
         "arch": "vad_cnn1d_xs",

@@ -12,8 +12,9 @@ from torch.utils.data import DataLoader
 
 from voicecnn.audio import load_audio
 from voicecnn.data.datasets import ClipMixDataset, VadCropDataset, negative_crops, read_excerpt
-from voicecnn.data.manifest import ManifestEntry, load_dataset
+from voicecnn.data.manifest import ManifestEntry
 from voicecnn.data.mix import MixCfg
+from voicecnn.data.recordings import load_dataset
 from voicecnn.errors import ConfigError, DataError
 from voicecnn.segments import Segment
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from tests.test_train import annotated_folder, vad_config, write_toml
+from tests.train_data import annotated_folder, vad_config, write_toml
 
 # Runs ``voicecnn train`` in each process, with the library's train() wrapped so that every rank
 # also saves the weights it ended with (to compare them across ranks).

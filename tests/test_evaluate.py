@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from tests.test_train import annotated_folder
+from tests.train_data import annotated_folder
 from voicecnn.cli import app
 
 runner = CliRunner()

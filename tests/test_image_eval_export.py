@@ -1,5 +1,5 @@
 """Image classifiers beyond training: ``voicecnn evaluate`` and ``voicecnn export`` through the
-CLI, the ``data.flip`` / ``data.shift_px`` settings, and the split of an IDX validation folder."""
+CLI."""
 
 from __future__ import annotations
 
@@ -16,10 +16,7 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from voicecnn.cli import app
-from voicecnn.config import cfg_from_dict
 from voicecnn.data.images import load_image, normalize
-from voicecnn.errors import ConfigError, DataError
-from voicecnn.train.run import RunCfg, _image_run
 
 runner = CliRunner()
 NAMES = ("bottom_right", "top_left")
@@ -58,8 +55,9 @@ def _idx_folder(root: Path, splits: dict[str, int]) -> Path:
 @pytest.fixture(scope="module")
 def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(3)
-    model = vc.create_model("img_cnn2d_gap", num_classes=2, class_names=NAMES,
-                            mean=(0.2,), std=(0.3,)).eval()
+    model = vc.create_model(
+        "img_cnn2d_gap", num_classes=2, class_names=NAMES, mean=(0.2,), std=(0.3,)
+    ).eval()
     path = tmp_path_factory.mktemp("weights") / "gap.safetensors"
     vc.save_weights(model, path, arch="img_cnn2d_gap")
     return path
@@ -96,14 +94,17 @@ def test_evaluate_image_folder_npz_and_idx(gap_weights: Path, tmp_path: Path) ->
     assert "bottom_right" in out and "most often taken for" in out
     # an IDX folder: its t10k files when it has them, else (or with --split train) train
     idx = _idx_folder(tmp_path / "idx", {"train": 6, "t10k": 4})
-    runs = {s: _cli("evaluate", gap_weights, idx, "--split", s, "-f", "json")
-            for s in ("auto", "test", "train")}
+    runs = {
+        s: _cli("evaluate", gap_weights, idx, "--split", s, "-f", "json")
+        for s in ("auto", "test", "train")
+    }
     sizes = {s: json.loads(r[1])["examples"] for s, r in runs.items()}
     assert sizes == {"auto": 4, "test": 4, "train": 6}
 
 
-def test_evaluate_errors_are_one_line(gap_weights: Path, tiny_weights: Path,
-                                      tmp_path: Path) -> None:
+def test_evaluate_errors_are_one_line(
+    gap_weights: Path, tiny_weights: Path, tmp_path: Path
+) -> None:
     other = tmp_path / "other" / "cat"
     other.mkdir(parents=True)
     Image.new("L", (28, 28)).save(other / "a.png")
@@ -147,72 +148,17 @@ def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: 
     assert len(via_onnx) == 3
     for a, b in zip(via_torch, via_onnx, strict=True):
         assert [p["label"] for p in a["predictions"]] == [p["label"] for p in b["predictions"]]
-        np.testing.assert_allclose([p["probability"] for p in a["predictions"]],
-                                   [p["probability"] for p in b["predictions"]], atol=1e-4)
+        np.testing.assert_allclose(
+            [p["probability"] for p in a["predictions"]],
+            [p["probability"] for p in b["predictions"]],
+            atol=1e-4,
+        )
     img = load_image(pictures[1], None, 1)
     x = torch.from_numpy(normalize(img[None], net.cfg.mean, net.cfg.std))
     with torch.no_grad():
-        np.testing.assert_allclose(net(x).numpy(), vc.load_model(gap_weights)(x).numpy(),
-                                   atol=1e-4)
+        np.testing.assert_allclose(net(x).numpy(), vc.load_model(gap_weights)(x).numpy(), atol=1e-4)
     code, _, err = _cli("export", tmp_path / "p0.png", "--onnx", tmp_path / "x.onnx")
     assert code == 1 and err.startswith("error:") and not (tmp_path / "x.onnx").exists()
 
 
 # --- training settings ------------------------------------------------------------------------
-
-
-def _image_cfg(train: Path, val: Path | None = None, **data: Any) -> RunCfg:
-    sources = {"train": [str(train)], "val": [str(val)] if val else [], "workers": 0}
-    return cfg_from_dict(RunCfg, {
-        "task": "image", "arch": "img_cnn2d_s", "out_dir": "unused", "tensorboard": False,
-        "data": {**sources, **data},
-    })
-
-
-def test_flip_and_shift_settings_reach_the_training_images(tmp_path: Path) -> None:
-    x, y = _squares(16)
-    np.savez(tmp_path / "train.npz", x=x, y=y)
-    cpu = torch.device("cpu")
-    _, _, flips = _image_run(_image_cfg(tmp_path / "train.npz", flip=True, shift_px=0), cpu)
-    plain = _image_run(_image_cfg(tmp_path / "train.npz", augment_images=False), cpu)[2].train
-    seen = set()
-    for i in range(len(flips.train)):  # type: ignore[arg-type]
-        item, ref = flips.train[i][0], plain[i][0]
-        mirrored = torch.equal(item, ref.flip(-1))
-        assert mirrored or torch.equal(item, ref)
-        seen.add(mirrored)
-    assert seen == {True, False}
-    _, _, shifts = _image_run(_image_cfg(tmp_path / "train.npz", shift_px=3), cpu)
-    assert shifts.train.max_shift_px == 3 and not shifts.train.flip  # type: ignore[attr-defined]
-    n = len(plain)  # type: ignore[arg-type]
-    assert any(not torch.equal(shifts.train[i][0], plain[i][0]) for i in range(n))
-    for i in range(n):  # shifted, never mirrored: the bright square stays on its side
-        img, label = shifts.train[i]
-        columns = torch.nonzero(img[0] > (img.max() + img.min()) / 2)[:, 1].float()
-        assert bool(columns.mean() < 13.5) == (label == 1)  # label 1: top left
-    with pytest.raises(ConfigError, match="max_shift_px"):
-        _image_run(_image_cfg(tmp_path / "train.npz", shift_px=-1), cpu)
-
-
-def test_idx_validation_folder_split(tmp_path: Path) -> None:
-    both = _idx_folder(tmp_path / "both", {"train": 10, "t10k": 6})
-    train_only = _idx_folder(tmp_path / "train_only", {"train": 8})
-    x, y = _squares(12)
-    np.savez(tmp_path / "train.npz", x=x, y=y)
-    cpu = torch.device("cpu")
-
-    def val_images(cfg: RunCfg) -> int:
-        return int(_image_run(cfg, cpu)[2].facts["val_images"])
-
-    assert val_images(_image_cfg(both, both)) == 6  # the t10k files
-    assert val_images(_image_cfg(tmp_path / "train.npz", train_only)) == 8  # only train files
-    assert val_images(_image_cfg(tmp_path / "train.npz", both, val_idx_split="train")) == 10
-    assert val_images(_image_cfg(tmp_path / "train.npz", both, val_idx_split="test")) == 6
-    with pytest.raises(ConfigError, match="would read the training images"):
-        _image_run(_image_cfg(both, both, val_idx_split="train"), cpu)
-    with pytest.raises(ConfigError, match="would read the training images"):
-        _image_run(_image_cfg(train_only, train_only), cpu)
-    with pytest.raises(DataError, match="has no t10k-images"):
-        _image_run(_image_cfg(tmp_path / "train.npz", train_only, val_idx_split="test"), cpu)
-    with pytest.raises(ConfigError, match="is not one of"):
-        _image_cfg(both, both, val_idx_split="t10k")

@@ -16,9 +16,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from voicecnn.config import load_toml
 from voicecnn.data.images import load_image_folder, load_npz
-from voicecnn.train.run import RunCfg, train
+from voicecnn.train.run import load_run_cfg, train
 
 REPO = Path(__file__).parents[1]
 RECIPES = ("mnist", "fashion_mnist", "image_folder")
@@ -57,7 +56,7 @@ def _idx(path: Path, arr: np.ndarray) -> None:
 
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_config_loads_strictly(recipe: str) -> None:
-    cfg = load_toml(RunCfg, REPO / "recipes" / recipe / "config.toml")
+    cfg = load_run_cfg(REPO / "recipes" / recipe / "config.toml")
     assert cfg.task == "image" and cfg.arch.startswith("img_")
     assert cfg.train.select_metric == "accuracy"
     assert len(cfg.data.train) == 1 and cfg.out_dir == f"runs/{recipe}/run"
@@ -107,10 +106,10 @@ def test_fashion_prepare_limit_and_no_flip_copies(
 
 
 def test_fashion_config_names_the_classes_and_flips() -> None:
-    cfg = load_toml(RunCfg, REPO / "recipes" / "fashion_mnist" / "config.toml")
+    cfg = load_run_cfg(REPO / "recipes" / "fashion_mnist" / "config.toml")
     assert len(cfg.model["class_names"]) == 10
     assert cfg.data.flip and cfg.data.shift_px == 2 and cfg.data.augment_images
-    mnist = load_toml(RunCfg, REPO / "recipes" / "mnist" / "config.toml")
+    mnist = load_run_cfg(REPO / "recipes" / "mnist" / "config.toml")
     assert not mnist.data.flip  # a mirrored digit is not the same digit
 
 
@@ -137,9 +136,7 @@ def test_image_folder_prepare_train_evaluate(
     assert done == 0
     x, y, names = load_image_folder(out / "train", size=(28, 28))
     assert names == ["3", "7"] and x.shape == (16, 28, 28, 1) and list(np.bincount(y)) == [8, 8]
-    cfg = load_toml(
-        RunCfg,
-        REPO / "recipes" / "image_folder" / "config.toml",
+    cfg = load_run_cfg(REPO / "recipes" / "image_folder" / "config.toml",
         [
             f"out_dir={json.dumps(str(tmp_path / 'run'))}",
             f"data.train=[{json.dumps(str(out / 'train'))}]",

@@ -36,3 +36,106 @@ def test_light_modules_do_not_import_torch_or_librosa() -> None:
         assert not mods[name] & {"torch", "librosa"}, name
     for name, imports in mods.items():  # librosa is for tests and data preparation only
         assert "librosa" not in imports, name
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Every import that can run: at module level and inside functions, but not under
+    ``if TYPE_CHECKING:`` (never executed)."""
+    skipped = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
+    return [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom) and id(n) not in skipped
+    ]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """voicecnn module -> the voicecnn modules it imports.
+
+    ``from a.b import c`` counts as importing ``a.b.c`` when that is a module, else ``a.b``.
+    The parent packages Python initialises on the way (``a`` for ``a.b``) are not edges: a
+    package's ``__init__`` importing its own submodules is how packages work, not a cycle.
+    """
+    paths = {_module_name(p): p for p in PKG.rglob("*.py")}
+
+    def resolve(name: str) -> str | None:
+        while name and name not in paths:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in paths.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        targets: set[str | None] = set()
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {resolve(a.name) for a in node.names if a.name.startswith("voicecnn")}
+                continue
+            base = node.module or ""
+            if node.level:
+                up = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{up}.{base}" if base else up
+            if base == "voicecnn" or base.startswith("voicecnn."):
+                targets |= {resolve(f"{base}.{a.name}") for a in node.names}
+        graph[module] = {t for t in targets if t is not None and t != module}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or in a ring (Tarjan's SCCs)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_import_cycle_finder_finds_a_ring() -> None:
+    ring = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(ring) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles() -> None:
+    """No voicecnn modules import each other, counting the imports inside functions too.
+
+    Lazy imports keep ``import voicecnn`` and ``voicecnn --help`` light (torch, scipy, rich are
+    imported where they are used); they must not hide a cycle (``train.run`` and ``train.clips``
+    once imported each other's private names that way).
+    """
+    graph = import_graph()
+    assert graph["voicecnn.train.run"] >= {"voicecnn.train.core", "voicecnn.train.vad"}
+    assert import_cycles(graph) == []

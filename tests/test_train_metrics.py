@@ -13,7 +13,9 @@ import torch
 
 from voicecnn.checkpoint import load_model
 from voicecnn.models import create_model
+from voicecnn.segments import Segment
 from voicecnn.train import TrainCfg, f1_at, false_alarm_rate, fit, lr_at, roc_auc
+from voicecnn.train.metrics import accuracy, match_segments
 
 
 def test_roc_auc_hand_values() -> None:
@@ -99,3 +101,42 @@ def test_fit_overfits_one_batch(tmp_path: Path) -> None:
     assert (tmp_path / "last.safetensors").is_file() and (tmp_path / "log.csv").is_file()
     best = load_model(tmp_path / "best.safetensors")
     assert evaluate(best)["f1"] == pytest.approx(max(h["f1"] for h in history), abs=1e-6)
+
+
+def test_match_segments_and_accuracy() -> None:
+    ref = [Segment(1.0, 2.0), Segment(3.0, 4.0), Segment(6.0, 7.0)]
+    hyp = [Segment(1.1, 2.05), Segment(2.5, 4.5), Segment(8.0, 9.0)]
+    m = match_segments(ref, hyp, collar_s=0.2)
+    assert (m.n_ref, m.n_hyp, m.hits) == (3, 3, 1)
+    assert m.start_errors_s == pytest.approx((0.1, -0.5))  # signed, in reference order
+    assert m.end_errors_s == pytest.approx((0.05, 0.5))
+    assert m.figures()["median_start_error_s"] == pytest.approx(0.3)  # of magnitudes
+    # one to one, largest overlap first; touching is not overlapping
+    wide = match_segments([Segment(0.0, 0.1), Segment(0.12, 0.3)], [Segment(0.0, 0.3)])
+    assert wide.start_errors_s == pytest.approx((-0.12,)) and wide.end_errors_s == (0.0,)
+    assert match_segments([Segment(0.0, 0.05)], [Segment(0.05, 0.09)]).start_errors_s == ()
+    fig = (m + match_segments([], [Segment(0.0, 0.5)])).figures()
+    assert fig["seg_precision"] == pytest.approx(1 / 4)
+    assert fig["seg_recall"] == pytest.approx(1 / 3)
+    assert fig["median_start_error_s"] == pytest.approx(0.3)
+    assert np.isnan(match_segments([], []).figures()["median_end_error_s"])
+    assert accuracy([[0.1, 0.9], [2.0, 1.0], [0.0, 1.0]], [1, 0, 0]) == pytest.approx(2 / 3)
+
+
+def test_select_row_ties_and_nan() -> None:
+    from voicecnn.train import TrainCfg, select_row
+
+    rows = [
+        {"step": 1, "auc": 0.90, "mix": 0.5},
+        {"step": 2, "auc": 0.95, "mix": 0.6},
+        {"step": 3, "auc": 0.949, "mix": 0.9},
+        {"step": 4, "auc": float("nan"), "mix": 1.0},
+        {"step": 5, "auc": 0.95, "mix": 0.1},
+    ]
+    assert select_row(rows, TrainCfg(select_metric="auc")) == 1  # the earliest best
+    tied = TrainCfg(select_metric="auc", select_tolerance=0.002, select_tiebreak="mix")
+    assert select_row(rows, tied) == 2
+    assert select_row(rows, TrainCfg(select_metric="auc", select_tolerance=0.1)) == 0
+    assert select_row(rows, TrainCfg(select_metric="missing")) == 0
+    with pytest.raises(ValueError, match="no evaluation"):
+        select_row([], TrainCfg())

@@ -12,15 +12,14 @@ import pytest
 import torch
 
 import voicecnn as vc
-from voicecnn.config import load_toml
-from voicecnn.train.run import RunCfg, train
+from voicecnn.train.core import RunCfg
+from voicecnn.train.run import load_run_cfg, train
 
 REPO = Path(__file__).parents[1]
 
 
 def _tiny(recipe: str, data: Path, out: Path, *extra: str) -> RunCfg:
-    return load_toml(
-        RunCfg,
+    return load_run_cfg(
         REPO / "recipes" / recipe / "config.toml",
         [
             f"out_dir={json.dumps(str(out))}",
@@ -47,13 +46,13 @@ def _prepare(recipe: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_recipe_configs_are_valid() -> None:
-    own = load_toml(RunCfg, REPO / "recipes" / "own_data" / "config.toml")
-    tune = load_toml(RunCfg, REPO / "recipes" / "finetune" / "config.toml")
+    own = load_run_cfg(REPO / "recipes" / "own_data" / "config.toml")
+    tune = load_run_cfg(REPO / "recipes" / "finetune" / "config.toml")
     assert own.arch and own.init == "" and tune.init == vc.DEFAULT_MODEL and tune.arch == ""
     assert tune.train.lr < own.train.lr and tune.train.max_steps < own.train.max_steps
     # stage 3 grows stage 2 into the default; stage3_long.toml into the shorter bundled net
-    stage3 = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3.toml")
-    long = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage3_long.toml")
+    stage3 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage3.toml")
+    long = load_run_cfg(REPO / "recipes" / "default_vad" / "stage3_long.toml")
     assert stage3.arch == vc.DEFAULT_MODEL and long.arch == "vad_cnn2d_s_long"
     assert long.init == stage3.init and long.augment == stage3.augment
     assert stage3.data.clip_weights["music_rock"] > 0
@@ -65,10 +64,10 @@ def test_recipe_configs_are_valid() -> None:
     # synthetic leads, the rendered MIDI tunes or Nexuiz's cries (a group left out of the
     # weights would weigh 1)
     assert stage3.augment.p_melody == 0 and stage3.data.clip_weights["vocalisations"] == 0
-    stage4 = load_toml(RunCfg, REPO / "recipes" / "default_vad" / "stage4.toml")
+    stage4 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage4.toml")
     assert stage4.data.clip_weights["vocalisations"] > 0
     for stage in ("config", "stage2", "stage3", "stage3_long", "stage4"):
-        cfg = load_toml(RunCfg, REPO / "recipes" / "default_vad" / f"{stage}.toml")
+        cfg = load_run_cfg(REPO / "recipes" / "default_vad" / f"{stage}.toml")
         assert cfg.data.clip_weights["music_midi"] == 0 and cfg.augment.p_melody == 0, stage
         assert cfg.data.clip_weights["cries_nexuiz"] == 0, stage
 
@@ -337,7 +336,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         "train.max_steps=4",
         "train.eval_every=2",
     ]
-    cfg = load_toml(RunCfg, tmp_path / "config.toml", overrides)
+    cfg = load_run_cfg(tmp_path / "config.toml", overrides)
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
     card = result.card
     assert card["recipe"] == "recipes/default_vad" and card["rirs"] == 1
@@ -352,9 +351,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         (REPO / "recipes" / "default_vad" / "stage2.toml").read_text()
     )
     tiny = [o for o in overrides if not o.startswith("out_dir")]
-    stage2 = load_toml(
-        RunCfg,
-        tmp_path / "stage2.toml",
+    stage2 = load_run_cfg(tmp_path / "stage2.toml",
         [
             f"init={json.dumps(str(tmp_path / 'run' / 'best.safetensors'))}",
             f"out_dir={json.dumps(str(tmp_path / 'run2'))}",
@@ -369,9 +366,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     (tmp_path / "stage3.toml").write_text(
         (REPO / "recipes" / "default_vad" / "stage3.toml").read_text()
     )
-    stage3 = load_toml(
-        RunCfg,
-        tmp_path / "stage3.toml",
+    stage3 = load_run_cfg(tmp_path / "stage3.toml",
         [
             f"init={json.dumps(str(tmp_path / 'run2' / 'best.safetensors'))}",
             f"out_dir={json.dumps(str(tmp_path / 'run3'))}",
@@ -388,9 +383,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         (REPO / "recipes" / "default_vad" / "stage4.toml").read_text()
     )
     stage3_best = json.dumps(str(tmp_path / "run3" / "best.safetensors"))
-    stage4 = load_toml(
-        RunCfg,
-        tmp_path / "stage4.toml",
+    stage4 = load_run_cfg(tmp_path / "stage4.toml",
         [
             f"init={stage3_best}",
             f"teacher={stage3_best}",

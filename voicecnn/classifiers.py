@@ -5,7 +5,7 @@ Labelled sources:
 - images: a ``.npz`` file (arrays ``x``/``y``), an MNIST-style IDX folder (its ``t10k-*`` files
   when it has them, else ``train-*``; or the split asked for), or a class-per-folder image tree;
 - clips: class-per-folder trees of audio clips and/or JSON Lines / CSV clip lists
-  (:mod:`voicecnn.data.clips`), optionally only one cross-validation fold.
+  (:mod:`voicecnn.data.labelled_clips`), optionally only one cross-validation fold.
 
 Folders and lists name their classes; each must be one of the model's class names (a model
 without names has the classes ``"0"``, ``"1"``...). Labels of ``.npz`` and IDX data are class
@@ -27,19 +27,19 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import DataLoader
 
-from voicecnn.data.clips import (
-    ClipDataset,
-    label_indices,
-    load_clip_sources,
-    load_waves,
-    split_fold,
-)
+from voicecnn.data.clip_dataset import ClipDataset
 from voicecnn.data.images import (
     ImageDataset,
     is_idx_folder,
     load_image_folder,
     load_mnist,
     load_npz,
+)
+from voicecnn.data.labelled_clips import (
+    label_indices,
+    load_clip_sources,
+    load_waves,
+    split_fold,
 )
 from voicecnn.errors import ConfigError, DataError
 

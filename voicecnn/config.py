@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 import tomllib
 import types
@@ -26,6 +27,7 @@ __all__ = [
     "dumps_toml",
     "jsonable",
     "load_toml",
+    "read_toml",
 ]
 
 T = TypeVar("T")
@@ -252,8 +254,19 @@ def load_toml(cls: type[T], path: str | Path, overrides: list[str] | None = None
     Raises:
         ConfigError: If a file is missing or malformed, bases loop, or a key or type is wrong.
     """
-    p = Path(path)
-    return cfg_from_dict(cls, apply_overrides(_read_toml(p), overrides or []), where=str(p))
+    return cfg_from_dict(cls, read_toml(path, overrides), where=str(Path(path)))
+
+
+def read_toml(path: str | os.PathLike[str], overrides: list[str] | None = None) -> dict[str, Any]:
+    """The settings of a TOML file as plain dicts, over its ``base`` files, with overrides.
+
+    What :func:`load_toml` reads before building the dataclass; for callers that pick the
+    dataclass from the settings (a training run's ``task``).
+
+    Raises:
+        ConfigError: If a file is missing or malformed, bases loop, or an override is malformed.
+    """
+    return apply_overrides(_read_toml(Path(path)), overrides or [])
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

@@ -559,7 +559,7 @@ def write_lists(split: dict[str, Any], out: Path) -> None:
     """The split as ``voicecnn train`` reads it: clip lists in named groups, RIRs, real audio.
 
     ``clips/train`` and ``clips/val`` each hold ``speech/GROUP.txt`` and ``nonspeech/GROUP.txt``
-    (one absolute audio path per line; see ``voicecnn.data.manifest.scan_clip_groups``);
+    (one absolute audio path per line; see ``voicecnn.data.mix_clips.scan_mix_clip_groups``);
     ``rirs.txt`` lists the real impulse responses; ``val_real.jsonl`` is a manifest of the
     real labelled recordings.
     """

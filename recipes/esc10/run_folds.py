@@ -26,9 +26,9 @@ from typing import Any
 
 import torch
 
-from voicecnn.config import load_toml
 from voicecnn.errors import VoiceCNNError
-from voicecnn.train.run import RunCfg, resolve_device, train
+from voicecnn.train.device import resolve_device
+from voicecnn.train.run import load_run_cfg, train
 
 HERE = Path(__file__).parent
 
@@ -40,7 +40,7 @@ def run_fold(config: Path, fold: int, out: Path, overrides: Sequence[str]) -> di
         result: dict[str, Any] = json.loads(done.read_text())
         return result
     sets = [*overrides, f"data.val_fold={fold}", f"out_dir={json.dumps(str(done.parent))}"]
-    cfg = load_toml(RunCfg, config, sets)
+    cfg = load_run_cfg(config, sets)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     t0 = time.monotonic()

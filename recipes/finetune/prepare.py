@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import voicecnn as vc
-from voicecnn.data.manifest import load_dataset
-from voicecnn.train.run import evaluate_recordings, load_recordings
+from voicecnn.data.recordings import load_dataset
+from voicecnn.train.vad import evaluate_recordings, load_recordings
 
 HERE = Path(__file__).resolve().parent
 # One implementation of the checks and the split: the own_data recipe's.

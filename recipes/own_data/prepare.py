@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voicecnn.data.manifest import ManifestEntry, load_dataset
+from voicecnn.data.manifest import ManifestEntry
+from voicecnn.data.recordings import load_dataset
 from voicecnn.errors import VoiceCNNError
 
 SAMPLE_RATE = 16000

@@ -130,8 +130,8 @@ def evaluate(
     """
     import voicecnn as vc
     from voicecnn.classifiers import classifier_task
-    from voicecnn.data.manifest import load_dataset
-    from voicecnn.train.run import EvalCfg, evaluate_recordings, load_recordings
+    from voicecnn.data.recordings import load_dataset
+    from voicecnn.train.vad import EvalCfg, evaluate_recordings, load_recordings
 
     cfg = EvalCfg(threshold=threshold, collar_s=collar)
     try:

@@ -44,12 +44,12 @@ def train(
     import torch.distributed as dist
 
     import voicecnn as vc
-    from voicecnn.config import load_toml
-    from voicecnn.train.run import RunCfg, init_distributed, resolve_device
+    from voicecnn.train.device import init_distributed, resolve_device
+    from voicecnn.train.run import load_run_cfg
     from voicecnn.train.run import train as run_training
 
     try:
-        cfg = load_toml(RunCfg, config, overrides or [])
+        cfg = load_run_cfg(config, overrides or [])
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         device = init_distributed(resolve_device(cfg.device))

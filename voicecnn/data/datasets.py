@@ -154,7 +154,7 @@ class VadCropDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     nothing, and the page cache does the caching.
 
     Args:
-        entries: Annotated recordings, best from :func:`~voicecnn.data.manifest.load_dataset`
+        entries: Annotated recordings, best from :func:`~voicecnn.data.recordings.load_dataset`
             (checked, with ``duration_s`` filled in; otherwise the headers are read here).
         crop_s: Length of a crop in seconds (rounded to whole frames).
         sample_rate: Rate of the returned audio in Hz.
@@ -290,7 +290,7 @@ class _ClipSources(Sequence[Source]):
 
 
 Clips = Sequence[str | os.PathLike[str]] | Mapping[str, Sequence[str | os.PathLike[str]]]
-"""Clip paths: one group, or named groups (as :func:`~voicecnn.data.manifest.scan_clip_groups`
+"""Clip paths: one group, or named groups (as :func:`~voicecnn.data.mix_clips.scan_mix_clip_groups`
 gives them)."""
 
 
@@ -313,8 +313,8 @@ class ClipMixDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     ``cache_size`` clips per group, so start-up is instant and memory bounded.
 
     Args:
-        speech_clips: Paths of clean speech clips (e.g. ``ClipSet.speech``), or named groups of
-            them (``ClipSet.speech_groups``); at least one clip.
+        speech_clips: Paths of clean speech clips (e.g. ``MixClipSet.speech``), or named groups of
+            them (``MixClipSet.speech_groups``); at least one clip.
         nonspeech_clips: Paths or named groups of clips without speech; may be empty
             (synthetic backgrounds only).
         crop_s: Length of a mixture in seconds (rounded to whole frames of ``mix_cfg.hop``).

@@ -1,4 +1,9 @@
-"""Training: the optimisation loop, metrics, and whole runs from a config (:mod:`.run`)."""
+"""Training: the optimisation loop, metrics, and whole runs from a config.
+
+:mod:`.run` reads a config and starts its task (:mod:`.vad`, :mod:`.image`, :mod:`.clip`) over
+the shared core (:mod:`.core`: batches and the run; :mod:`.device`: device and DDP set-up;
+:mod:`.build`: the model, fresh, fine-tuned or grown).
+"""
 
 from voicecnn.train.loop import (
     EvalFn,
