@@ -33,7 +33,7 @@ import voicecnn as vc
 from tests.conftest import speechlike
 from voicecnn.cli import app
 from voicecnn.errors import AudioError, CheckpointError, ConfigError
-from voicecnn.escape import csv_row, recording_id, rttm_id, terminal
+from voicecnn.escape import csv_row, recording_id, rttm_id, rttm_id_text, terminal
 
 runner = CliRunner()
 _FIXTURES = [HealthCheck.function_scoped_fixture]  # fixtures here are read-only or tmp factories
@@ -349,7 +349,20 @@ def test_escaping_rules_hold_for_any_name(name: str) -> None:
 def test_recording_ids_are_one_to_one(a: str, b: str) -> None:
     if a != b:
         assert rttm_id(a) != rttm_id(b)
+    assert rttm_id_text(rttm_id(a)) == a  # read back by the RTTM reader
     assert recording_id("a b.wav") != recording_id("a_b.wav")
+
+
+def test_detect_rttm_reads_back_for_names_with_spaces(tmp_path: Path, tiny_weights: Path) -> None:
+    from voicecnn.data.annotations.rttm import read_rttm
+
+    path = tmp_path / "a b.wav"
+    sf.write(path, speechlike(1.0), 16000)
+    result = runner.invoke(app, ["detect", str(path), "-m", str(tiny_weights), "-f", "rttm",
+                                 "--threshold", "0", "--neg-threshold", "0"])
+    rttm = tmp_path / "out.rttm"
+    rttm.write_text(result.stdout)
+    assert list(read_rttm(rttm)) == ["a b"]
 
 
 @given(name=hostile_names)

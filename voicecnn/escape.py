@@ -15,10 +15,11 @@ neither break a record nor reach a terminal raw:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
-__all__ = ["csv_field", "csv_row", "recording_id", "rttm_id", "terminal"]
+__all__ = ["csv_field", "csv_row", "recording_id", "rttm_id", "rttm_id_text", "terminal"]
 
 
 def _unsafe(ch: str) -> bool:
@@ -53,6 +54,18 @@ def rttm_id(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out) or "audio"
+
+
+_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def rttm_id_text(rttm_field: str) -> str:
+    """The name an RTTM recording id stands for: :func:`rttm_id` undone (``a%20b`` -> ``a b``),
+    so RTTM files written by ``voicecnn detect`` pair with their recordings again."""
+    return _PERCENT.sub(
+        lambda m: bytes.fromhex(m.group(0).replace("%", "")).decode("utf-8", "surrogateescape"),
+        rttm_field,
+    )
 
 
 def recording_id(path: str | Path | None) -> str:
