@@ -3,7 +3,8 @@
 Measures, for every bundled model (and optionally every architecture):
   * offline real-time factor on ONE CPU thread (seconds of compute per second of audio),
     over a 60 s signal, best of 7 rounds in which the models take turns, whole pipeline
-    (frontend + network + sigmoid);
+    (frontend + network + sigmoid), on both engines: numpy (what ``load_model`` and
+    ``voicecnn detect`` use on a CPU) and torch (``load_module``, ``--device cuda``);
   * peak resident memory of ``voicecnn detect`` on a generated 1-hour file (a subprocess);
   * wall time of ``voicecnn detect`` on a 10 s file, start-up included (median of runs).
 
@@ -20,17 +21,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 import torch
 
 import voicecnn as vc
+from voicecnn.engine import NumpyVad
 
 
 def rtf_one_thread(
-    models: dict[str, torch.nn.Module], seconds: float = 60.0, rounds: int = 7
-) -> dict[str, float]:
+    models: dict[Any, Any], seconds: float = 60.0, rounds: int = 7
+) -> dict[Any, float]:
     """Best-of-``rounds`` compute time per second of audio through ``frame_probs``, per model.
 
     The models take turns within each round, so a host that speeds up or slows down during the
@@ -63,15 +66,16 @@ def peak_rss_mb(args: list[str]) -> tuple[float, float]:
     """Run ``voicecnn ARGS...`` in a fresh Python; return (wall seconds, its own peak RSS, MB)."""
     with tempfile.NamedTemporaryFile(suffix=".txt") as report:
         code = (
-            "import resource, sys\n"
+            "import sys\n"
             "from voicecnn.cli import main\n"
             "out = sys.argv.pop(1)\n"
             "sys.argv[0] = 'voicecnn'\n"
             "try:\n"
             "    main()\n"
             "finally:\n"
+            "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
             "    with open(out, 'w') as f:\n"
-            "        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+            "        f.write(hwm[0].split()[1])  # kB; unlike ru_maxrss, not the parent's\n"
         )
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", code, report.name, *args], check=False,
@@ -91,15 +95,21 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads available, torch {torch.__version__}, "
           f"python {platform.python_version()}\n")
-    print("| model | parameters | RTF, 1 thread | x real time |")
-    print("|---|---:|---:|---:|")
+    print("| model | engine | parameters | RTF, 1 thread | x real time |")
+    print("|---|---|---:|---:|---:|")
     names = args.model or vc.bundled_models()
-    models = {n: vc.load_model(n) for n in names}
+    models: dict[tuple[str, str], Any] = {}
+    for n in names:
+        models[n, "numpy"], models[n, "torch"] = vc.load_model(n), vc.load_module(n)
     if args.all_archs:
-        models |= {f"{n} (arch)": vc.create_model(n).eval() for n in vc.list_models("vad")}
-    for name, rtf in rtf_one_thread(models).items():
-        params = sum(p.numel() for p in models[name].parameters())
-        print(f"| {name} | {params:,} | {rtf:.5f} | {1 / rtf:,.0f} |")
+        for n in vc.list_models("vad"):
+            net = vc.create_model(n).eval()
+            models[f"{n} (arch)", "torch"] = net
+            models[f"{n} (arch)", "numpy"] = NumpyVad.from_module(net)
+    params = {n: sum(p.numel() for p in m.parameters())
+              for (n, e), m in models.items() if e == "torch"}
+    for (name, engine), rtf in rtf_one_thread(models).items():
+        print(f"| {name} | {engine} | {params[name]:,} | {rtf:.5f} | {1 / rtf:,.0f} |")
     with tempfile.TemporaryDirectory() as tmp:
         ten = Path(tmp) / "ten.wav"
         sf.write(ten, np.random.default_rng(1).standard_normal(160000).astype(np.float32) * 0.1,
@@ -112,7 +122,7 @@ def main() -> None:
           f"{statistics.median(w for w, _ in runs):.2f} s over 5 runs, "
           f"peak RSS {max(r for _, r in runs):.0f} MB")
     print(f"`voicecnn detect` on a {args.hour_minutes:.0f}-minute file: {wall:.1f} s wall, "
-          f"peak RSS {rss:.0f} MB (default threads)")
+          f"peak RSS {rss:.0f} MB (numpy engine, default threads)")
 
 
 if __name__ == "__main__":

@@ -4,13 +4,16 @@
    chunks of 16 kHz audio (post-processing included), for each engine: the thread's CPU time
    over 60 s of audio divided by the calls, best of several passes (on a shared machine the
    best pass is the one least slowed by other processes), and the median wall time of a call.
+   The engines take turns within each pass. ``--baseline DIR`` adds the frame engine of another
+   checkout (``git worktree add DIR COMMIT``; its ``voicecnn/incremental.py``, the engine before
+   the per-layer steps) on the same weights, in the same passes.
 2. Decision delays against labels on a generated file: held-out LibriSpeech test-other
    utterances (../shared/data) separated by 0.7-2.5 s of quiet noise, frame labels from each
    clean utterance's energy. Fed in 10 ms chunks; for each labelled start/end, the matching event
    (within 0.5 s) gives the boundary error (event time - label) and the decision delay (audio
    fed when the event was emitted - label).
 
-Usage: python bench/stream.py [--model NAME_OR_PATH] [--shared ../shared/data]
+Usage: python bench/stream.py [--model NAME_OR_PATH] [--shared ../shared/data] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
-import torch  # noqa: E402
 
 import voicecnn as vc  # noqa: E402
 from voicecnn.data.mix import speech_labels  # noqa: E402
@@ -38,23 +44,55 @@ RATE = 16000
 ROOT = Path(__file__).parents[1]
 
 
-def chunk_cost_us(
-    model: vc.VadCnn, engine: str, chunk_ms: int, wave: np.ndarray, passes: int
-) -> tuple[float, float]:
-    """CPU microseconds per feed() of ``chunk_ms`` chunks (mean over a pass, best pass) and
-    the median wall microseconds of a call (over all passes)."""
+def chunk_costs_us(
+    engines: dict[str, Callable[[], StreamingDetector]], chunk_ms: int, wave: np.ndarray,
+    passes: int,
+) -> dict[str, tuple[float, float]]:
+    """Per engine: CPU microseconds per feed() of ``chunk_ms`` chunks (mean over a pass, best
+    pass) and the median wall microseconds of a call (over all passes); engines take turns."""
     n = RATE * chunk_ms // 1000
     chunks = [wave[i : i + n] for i in range(0, wave.size - n + 1, n)]
-    best, calls = float("inf"), []
+    best = dict.fromkeys(engines, float("inf"))
+    calls: dict[str, list[int]] = {name: [] for name in engines}
     for _ in range(passes):
-        det = StreamingDetector(model, engine=engine)  # type: ignore[arg-type]
-        cpu0 = time.thread_time_ns()
-        for c in chunks:
-            t0 = time.perf_counter_ns()
-            det.feed(c)
-            calls.append(time.perf_counter_ns() - t0)
-        best = min(best, (time.thread_time_ns() - cpu0) / len(chunks))
-    return best / 1000, float(np.median(calls)) / 1000
+        for name, make in engines.items():
+            det = make()
+            cpu0 = time.thread_time_ns()
+            for c in chunks:
+                t0 = time.perf_counter_ns()
+                det.feed(c)
+                calls[name].append(time.perf_counter_ns() - t0)
+            best[name] = min(best[name], (time.thread_time_ns() - cpu0) / len(chunks))
+    return {k: (best[k] / 1000, float(np.median(calls[k])) / 1000) for k in engines}
+
+
+def baseline_engine(checkout: Path) -> ModuleType:
+    """The frame engine (``voicecnn/incremental.py``) of another checkout, as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "baseline_incremental", checkout / "voicecnn" / "incremental.py"
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no voicecnn/incremental.py in {checkout}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def engines_for(name: str, baseline: ModuleType | None, *, torch: bool) -> dict[str, Any]:
+    """Detector factories per engine for model ``name``."""
+    numpy_model, torch_model = vc.load_model(name), vc.load_module(name)
+    out: dict[str, Any] = {"numpy (per-layer steps)": lambda: StreamingDetector(numpy_model)}
+    if torch:
+        out["torch"] = lambda: StreamingDetector(torch_model, engine="torch")
+    if baseline is not None:
+
+        def old() -> StreamingDetector:
+            det = StreamingDetector(numpy_model)
+            det._frames = baseline.IncrementalVad(torch_model)  # same interface
+            return det
+
+        out["baseline (incremental.py)"] = old
+    return out
 
 
 def cpu_name() -> str:
@@ -95,7 +133,7 @@ def label_boundaries(labels: np.ndarray, cfg: vc.DetectCfg) -> tuple[list[float]
     return [s.start for s in segs], [s.end for s in segs]
 
 
-def delays(model: vc.VadCnn, wave: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+def delays(model: Any, wave: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     """Boundary errors and decision delays (seconds) of starts and ends."""
     cfg = vc.DetectCfg(pad_s=0.0)  # boundaries themselves, not padded
     det = StreamingDetector(model, cfg)
@@ -124,7 +162,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", help="bundled name or path (repeatable)")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--baseline", type=Path, help="checkout whose incremental.py to compare")
+    parser.add_argument("--no-delays", action="store_true", help="only the cost per chunk")
+    parser.add_argument("--no-torch", action="store_true", help="leave out the torch engine")
     args = parser.parse_args()
+    baseline = baseline_engine(args.baseline) if args.baseline else None
+    import torch
+
     torch.set_num_threads(1)
     names = args.model or vc.bundled_models()
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores, one thread used; "
@@ -137,11 +181,14 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|")
     models = {n: vc.load_model(n) for n in names}
     for name, model in models.items():
-        for engine, passes in (("incremental", 7), ("torch", 3)):
-            costs = [chunk_cost_us(model, engine, ms, wave60, passes) for ms in (10, 20, 32)]
+        engines = engines_for(name, baseline, torch=not args.no_torch)
+        costs = [chunk_costs_us(engines, ms, wave60, 7) for ms in (10, 20, 32)]
+        for engine in engines:
             print(f"| {name} | {engine} | "
-                  + " | ".join(f"{cpu:.0f} [{med:.0f}] µs" for cpu, med in costs)
+                  + " | ".join(f"{c[engine][0]:.0f} [{c[engine][1]:.0f}] µs" for c in costs)
                   + f" | {model.lookahead_s * 1000:.0f} ms |")
+    if args.no_delays:
+        return
     wave, labels = generated_file(args.shared)
     print(f"\nDecision delays on a generated file ({wave.size / RATE:.0f} s, 12 LibriSpeech "
           "test-other utterances over quiet noise; DetectCfg defaults, pad 0; seconds; "

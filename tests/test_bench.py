@@ -170,3 +170,14 @@ def test_update_markdown_replaces_only_the_block(tmp_path: Path) -> None:
     bench_run.update_markdown(doc, "new table")
     expected = "intro\n<!-- bench:begin -->\nnew table\n<!-- bench:end -->\nreading\n"
     assert doc.read_text() == expected
+
+
+def test_startup_install_size_counts_the_requirement_closure() -> None:
+    startup = _load("startup")
+    core_mb, core = startup.install_mb(sys.executable, ["voicecnn"], [])
+    assert {"voicecnn", "numpy", "safetensors", "soxr", "soundfile"} <= set(core)
+    assert "torch" not in core and "scipy" not in core  # detection installs without them
+    numpy_mb, _ = startup.install_mb(sys.executable, ["numpy"], [])
+    assert numpy_mb < core_mb
+    _, skipped = startup.install_mb(sys.executable, ["voicecnn", "torch"], ["torch"])
+    assert "torch" not in skipped

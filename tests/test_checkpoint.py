@@ -18,10 +18,11 @@ from voicecnn.errors import CheckpointError, UnknownModelError
 
 def test_bundled_default_exists_and_loads() -> None:
     assert vc.DEFAULT_MODEL in vc.bundled_models()
-    model = vc.load_model()
+    model = vc.load_module()
     assert not model.training
     card = vc.read_metadata(vc.DEFAULT_MODEL)["card"]
     assert card["params"] == sum(p.numel() for p in model.parameters()) <= 100_000
+    assert vc.load_model().parameter_count() == card["params"]  # the numpy engine's copy
 
 
 def test_every_bundled_model_loads_and_is_small() -> None:
@@ -104,8 +105,8 @@ def test_average_weights_is_the_weighted_mean(tmp_path: Path) -> None:
         (str(a), 0.25, {"run": 1}),
         (str(b), 0.75, {"run": 2}),
     ]
-    sa, sb = vc.load_model(a).state_dict(), vc.load_model(b).state_dict()
-    avg = vc.load_model(out)
+    sa, sb = vc.load_module(a).state_dict(), vc.load_module(b).state_dict()
+    avg = vc.load_module(out)
     for name, value in avg.state_dict().items():
         if value.is_floating_point():
             torch.testing.assert_close(value, 0.25 * sa[name] + 0.75 * sb[name])
@@ -116,8 +117,8 @@ def test_average_weights_is_the_weighted_mean(tmp_path: Path) -> None:
     vc.average_weights([a, a], tmp_path / "same.safetensors")
     x = torch.randn(1, 8000)
     with torch.no_grad():
-        same = vc.load_model(tmp_path / "same.safetensors")(x)
-        torch.testing.assert_close(same, vc.load_model(a)(x))
+        same = vc.load_module(tmp_path / "same.safetensors")(x)
+        torch.testing.assert_close(same, vc.load_module(a)(x))
 
 
 def test_average_weights_errors(tmp_path: Path) -> None:

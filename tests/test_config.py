@@ -28,6 +28,7 @@ class Outer:
 
 
 def test_round_trip_of_every_model_config() -> None:
+    pytest.importorskip("torch")  # the models themselves (their configs are torch-free)
     for name in vc.list_models():
         cfg = vc.create_model(name).cfg
         assert vc.cfg_from_dict(type(cfg), vc.cfg_to_dict(cfg)) == cfg
@@ -100,6 +101,7 @@ def test_a_config_lays_its_settings_over_its_base(tmp_path: Path) -> None:
 
 
 def test_dumps_toml_round_trips_a_run_config(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
     from voicecnn.train.vad import VadRunCfg as RunCfg
 
     raw = {

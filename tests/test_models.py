@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -80,10 +81,13 @@ def test_checkpoint_round_trip(name: str, tmp_path: Path) -> None:
                 m.running_var.uniform_(0.5, 2)
     path = tmp_path / f"{name}.safetensors"
     vc.save_weights(model, path, arch=name, card={"data": "none"})
-    loaded = vc.load_model(path)
+    loaded = vc.load_module(path)
     assert type(loaded) is type(model) and loaded.cfg == model.cfg and not loaded.training
     x = torch.randn(1, 16000)
     assert torch.equal(loaded(x), model(x))
+    on_numpy = vc.load_model(path)  # the numpy engine, from the same file
+    assert on_numpy.cfg == model.cfg
+    np.testing.assert_allclose(on_numpy(x.numpy()), model(x).detach().numpy(), atol=2e-5)
     assert vc.read_metadata(path)["card"] == {"data": "none"}
 
 

@@ -30,4 +30,5 @@ def test_readme_commands_match_ci() -> None:
     commands = re.findall(r"```bash\n(python3 -m venv .*?)\n```", readme)
     assert len(commands) == 2
     assert "voicecnn detect samples/speech_over_noise.flac" in commands[0]
-    assert commands[1] in ci.splitlines()
+    assert "torch" not in commands[0]  # detection installs without torch
+    assert commands[0] in ci.splitlines() and commands[1] in ci.splitlines()

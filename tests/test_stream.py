@@ -116,7 +116,7 @@ def test_end_is_decided_after_min_silence() -> None:
 
 @pytest.fixture(scope="module")
 def model() -> vc.VadCnn:
-    return vc.load_model()
+    return vc.load_module()
 
 
 @settings(max_examples=10, deadline=None)
@@ -176,27 +176,6 @@ def test_flush_then_reset(model: vc.VadCnn) -> None:
     assert first == second
 
 
-@pytest.mark.parametrize("name", vc.list_models("vad"))
-def test_incremental_engine_equals_torch_for_every_arch(name: str) -> None:
-    from voicecnn.incremental import IncrementalVad
-
-    model = vc.create_model(name).eval()
-    wave = speechlike(2.2, seed=21)
-    ref = vc.frame_probs(model, wave)
-    rng = np.random.default_rng(3)
-    for sizes in ([1] * 300 + [wave.size], rng.integers(1, 4000, 40).tolist()):
-        inc = IncrementalVad(model)
-        out, pos = [], 0
-        for n in sizes:
-            out.append(inc.push(wave[pos : pos + n]))
-            pos += n
-            if pos >= wave.size:
-                break
-        out.append(inc.flush())
-        np.testing.assert_allclose(np.concatenate(out), ref, atol=1e-6)
-        assert inc.n_samples == wave.size and inc.next_frame == ref.size
-
-
 def _pushed(inc: object, wave: np.ndarray, sizes: list[int]) -> np.ndarray:
     out, pos = [], 0
     while pos < wave.size:
@@ -208,16 +187,14 @@ def _pushed(inc: object, wave: np.ndarray, sizes: list[int]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", vc.bundled_models())
-def test_incremental_engine_equals_torch_for_trained_models(name: str) -> None:
+def test_incremental_engine_equals_float64_truth_for_trained_models(name: str) -> None:
     """Trained weights (larger activations than a fresh init), long enough to go round the
     steady-state buffers several times, pushes of 1 to 15+ frames, odd and even."""
-    from voicecnn.incremental import IncrementalVad
-
     model = vc.load_model(name)
     wave = speechlike(4.1, seed=23)
-    ref = exact_probs(model, wave)
+    ref = exact_probs(vc.load_module(name), wave)
     for sizes in ([160], [320], [512], [480, 7, 1100, 3000], [5000]):
-        pushed = _pushed(IncrementalVad(model), wave, sizes)
+        pushed = _pushed(model.stream(), wave, sizes)
         np.testing.assert_allclose(pushed, ref, atol=EXACT_ATOL)
 
 
@@ -225,39 +202,26 @@ def test_incremental_engine_with_plans_dropped(
     model: vc.VadCnn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pushes of ever-changing sizes: the plan cache is cleared and rebuilt as it fills."""
-    from voicecnn import incremental
+    from voicecnn import engine
 
-    monkeypatch.setattr(incremental, "_MAX_PLANS", 3)
+    monkeypatch.setattr(engine, "_MAX_PLANS", 3)
     wave = speechlike(3.0, seed=25)
     sizes = np.random.default_rng(4).integers(1, 2500, 50).tolist()
-    probs = _pushed(incremental.IncrementalVad(model), wave, sizes)
-    np.testing.assert_allclose(probs, exact_probs(model, wave), atol=EXACT_ATOL)
-
-
-def test_incremental_engine_with_the_fallbacks(
-    model: vc.VadCnn, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """numpy's rfft and dispatching np.dot, used where scipy's pocketfft binding or
-    np.dot._implementation are missing, give the same probabilities."""
-    from voicecnn import incremental
-
-    monkeypatch.setattr(incremental, "_rfft", incremental._numpy_rfft)
-    monkeypatch.setattr(incremental, "_dot", np.dot)
-    wave = speechlike(2.0, seed=26)
-    probs = _pushed(incremental.IncrementalVad(model), wave, [512])
+    probs = _pushed(engine.NumpyVad.from_module(model).stream(), wave, sizes)
     np.testing.assert_allclose(probs, exact_probs(model, wave), atol=EXACT_ATOL)
 
 
 def test_incremental_reset_repeats_the_stream_exactly(model: vc.VadCnn) -> None:
     """After reset the cached calls of the steady state are reused: same numbers, bit for bit."""
-    from voicecnn.incremental import IncrementalVad
+    from voicecnn.engine import NumpyVad
 
     wave = speechlike(2.5, seed=24)
-    inc = IncrementalVad(model)
+    numpy_model = NumpyVad.from_module(model)
+    inc = numpy_model.stream()
     first = _pushed(inc, wave, [512])
     inc.reset()
     np.testing.assert_array_equal(_pushed(inc, wave, [512]), first)
-    np.testing.assert_array_equal(_pushed(IncrementalVad(model), wave, [512]), first)
+    np.testing.assert_array_equal(_pushed(numpy_model.stream(), wave, [512]), first)
 
 
 def test_torch_engine_also_streams(model: vc.VadCnn) -> None:

@@ -32,13 +32,14 @@ def test_grow_a_longer_context_from_weights(recordings: Path, tmp_path: Path) ->
     grown, arch = build_model(cfg, {}, said.append)
     assert arch == "vad_cnn2d_s_long"
     assert said == [
-        "init vad_cnn2d_s: 55 of 61 tensors copied; new: temporal.layers.5.1, temporal.layers.5.2"
+        "init vad_cnn2d_s: 55 of 61 tensors copied; "
+        "new: temporal.layers.5.conv, temporal.layers.5.norm"
     ]
     wave, _ = sf.read(recordings / "rec0.wav", dtype="float32")
     with torch.inference_mode():
         x = torch.from_numpy(wave)[None]
         ours = torch.sigmoid(grown.eval()(x))
-        theirs = torch.sigmoid(vc.load_model("vad_cnn2d_s")(x))
+        theirs = torch.sigmoid(vc.load_module("vad_cnn2d_s")(x))
     assert ours.shape == theirs.shape and (ours - theirs).abs().max() < 1e-3
     assert (theirs > 0.5).any() and (theirs < 0.5).any()  # a real test: both classes present
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)

@@ -133,4 +133,4 @@ def test_cuda_bf16_run(recordings: Path, tmp_path: Path) -> None:
     cfg = run_cfg_from_dict(raw)
     result = train(cfg, device=torch.device("cuda"), log=lambda s: None)
     assert result.card["device"].startswith("cuda") and result.history[-1]["roc_auc"] > 0.9
-    assert next(vc.load_model(result.best).parameters()).device.type == "cpu"
+    assert next(vc.load_module(result.best).parameters()).device.type == "cpu"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from voicecnn.checkpoint import load_model
+from voicecnn.checkpoint import load_module
 from voicecnn.models import create_model
 from voicecnn.segments import Segment
 from voicecnn.train import TrainCfg, f1_at, false_alarm_rate, fit, lr_at, roc_auc
@@ -99,7 +99,7 @@ def test_fit_overfits_one_batch(tmp_path: Path) -> None:
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert history[-1]["auc"] > 0.99 and history[-1]["f1"] > 0.95
     assert (tmp_path / "last.safetensors").is_file() and (tmp_path / "log.csv").is_file()
-    best = load_model(tmp_path / "best.safetensors")
+    best = load_module(tmp_path / "best.safetensors")
     assert evaluate(best)["f1"] == pytest.approx(max(h["f1"] for h in history), abs=1e-6)
 
 

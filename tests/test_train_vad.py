@@ -149,7 +149,7 @@ def test_teacher_targets_replace_labels_at_weight_one(recordings: Path, tmp_path
     assert result.card["teacher"] == str(teacher) and result.card["teacher_weight"] == 1.0
     wave, _ = sf.read(recordings / "rec0.wav", dtype="float32")
     with torch.inference_mode():
-        probs = torch.sigmoid(vc.load_model(result.best)(torch.from_numpy(wave)[None]))
+        probs = torch.sigmoid(vc.load_module(result.best)(torch.from_numpy(wave)[None]))
     assert float(probs.max()) < 0.5  # no frame called speech, here or in validation
     assert result.history[-1]["recall"] == 0.0
 

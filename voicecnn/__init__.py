@@ -28,6 +28,7 @@ _LAZY = {
     "average_weights": "voicecnn.checkpoint",
     "bundled_models": "voicecnn.checkpoint",
     "load_model": "voicecnn.checkpoint",
+    "load_module": "voicecnn.checkpoint",
     "read_metadata": "voicecnn.checkpoint",
     "save_weights": "voicecnn.checkpoint",
     "cfg_from_dict": "voicecnn.config",
@@ -47,14 +48,14 @@ _LAZY = {
     "DataError": "voicecnn.errors",
     "UnknownModelError": "voicecnn.errors",
     "VoiceCNNError": "voicecnn.errors",
-    "FrontendCfg": "voicecnn.frontend",
+    "FrontendCfg": "voicecnn.frontend_spec",
     "LogMel": "voicecnn.frontend",
     "ClipCnn": "voicecnn.models",
     "ClipCnnCfg": "voicecnn.models",
     "ImageCnn": "voicecnn.models",
     "ImageCnnCfg": "voicecnn.models",
     "VadCnn": "voicecnn.models",
-    "VadCnnCfg": "voicecnn.models",
+    "VadCnnCfg": "voicecnn.models.vad_spec",
     "create_model": "voicecnn.models",
     "list_models": "voicecnn.models",
     "register_model": "voicecnn.models",
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
         average_weights,
         bundled_models,
         load_model,
+        load_module,
         read_metadata,
         save_weights,
     )
@@ -91,18 +93,19 @@ if TYPE_CHECKING:
         UnknownModelError,
         VoiceCNNError,
     )
-    from voicecnn.frontend import FrontendCfg, LogMel
+    from voicecnn.frontend import LogMel
+    from voicecnn.frontend_spec import FrontendCfg
     from voicecnn.models import (
         ClipCnn,
         ClipCnnCfg,
         ImageCnn,
         ImageCnnCfg,
         VadCnn,
-        VadCnnCfg,
         create_model,
         list_models,
         register_model,
     )
+    from voicecnn.models.vad_spec import VadCnnCfg
     from voicecnn.segments import Segment, segments_from_probs
 
 
@@ -156,6 +159,7 @@ __all__ = [
     "list_models",
     "load_audio",
     "load_model",
+    "load_module",
     "load_toml",
     "prepare_audio",
     "read_audio",

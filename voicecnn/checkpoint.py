@@ -3,6 +3,10 @@
 Metadata keys: ``voicecnn`` (format version), ``arch`` (registry name), ``config`` (the model's
 config as JSON) and optional free-form ``card`` (JSON: training data, figures). Bundled weights
 live in ``voicecnn/weights/`` and are read through :mod:`importlib.resources`.
+
+Reading is torch-free: :func:`load_model` gives detectors on the numpy engine
+(:class:`voicecnn.engine.NumpyVad`, tensors read by ``safetensors.numpy``); torch is imported
+only to save, average, or load a torch module (:func:`load_module`, ``load_model(device=...)``).
 """
 
 from __future__ import annotations
@@ -13,19 +17,27 @@ import tempfile
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
-from torch import nn
 
 from voicecnn._io import read_bytes
-from voicecnn.config import cfg_to_dict, jsonable
+from voicecnn.config import cfg_from_dict, cfg_to_dict, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
-from voicecnn.metadata import build_checked, decode_metadata
-from voicecnn.models import is_model, list_models
+from voicecnn.metadata import (
+    build_checked,
+    check_config,
+    check_context,
+    check_finite,
+    check_shapes_if_torch,
+    decode_metadata,
+)
+from voicecnn.models.vad_spec import VARIANTS, VadCnnCfg, context_frames
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from voicecnn.engine import NumpyVad
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -34,6 +46,7 @@ __all__ = [
     "average_weights",
     "bundled_models",
     "load_model",
+    "load_module",
     "read_metadata",
     "save_weights",
 ]
@@ -73,6 +86,10 @@ def save_weights(
         arch: Registry name of the architecture (see :func:`voicecnn.list_models`).
         card: Optional model-card facts stored as JSON in the metadata.
     """
+    from safetensors.torch import save as st_save
+
+    from voicecnn.models import is_model, list_models
+
     if not is_model(arch):
         raise UnknownModelError(f"unknown model {arch!r}; registered: {', '.join(list_models())}")
     cfg = getattr(model, "cfg", None)
@@ -85,23 +102,52 @@ def save_weights(
     atomic_write_bytes(path, st_save(tensors, metadata=meta))
 
 
-def _read(data: bytes, where: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def _header(data: bytes, where: str) -> dict[str, str]:
+    """The voicecnn metadata of a safetensors file, its fields checked (one-line errors)."""
     try:
-        tensors = st_load(data)
         n = int.from_bytes(data[:8], "little")
+        if len(data) < 8 or n > len(data) - 8:
+            raise ValueError("truncated header")
         header = json.loads(data[8 : 8 + n])
-    except (SafetensorError, ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError) as e:
         raise CheckpointError(f"'{where}' is not a safetensors weights file") from e
-    meta = header.get("__metadata__") or {}
-    if "arch" not in meta or "config" not in meta:
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or "arch" not in meta or "config" not in meta:
         raise CheckpointError(f"'{where}' has no voicecnn metadata (arch, config)")
-    return tensors, meta
+    for key in ("voicecnn", "arch", "config", "card"):
+        if key in meta and not isinstance(meta[key], str):
+            raise CheckpointError(f"'{where}': metadata {key!r} must be a string")
+    return meta
+
+
+def _tensors(data: bytes, where: str, *, torch: bool = False) -> dict[str, Any]:
+    """The tensors of a safetensors file: numpy arrays, or torch tensors with ``torch``."""
+    try:
+        if torch:
+            from safetensors.torch import load as torch_load
+
+            return torch_load(data)
+        from safetensors.numpy import load as numpy_load
+
+        return numpy_load(data)
+    except (SafetensorError, ValueError) as e:
+        raise CheckpointError(f"'{where}' is not a safetensors weights file") from e
+
+
+def _read(data: bytes, where: str) -> tuple[dict[str, Any], dict[str, str]]:
+    meta = _header(data, where)
+    return _tensors(data, where, torch=True), meta
 
 
 def read_metadata(name_or_path: str | Path) -> dict[str, Any]:
     """The metadata of a weights file or bundled model: arch, config and card as dicts."""
     data, where = _locate(name_or_path)
-    return decode_metadata(_read(data, where)[1], where)
+    return _decoded(_header(data, where), where)
+
+
+def _decoded(meta: dict[str, str], where: str = "weights") -> dict[str, Any]:
+    """Raw safetensors metadata as arch, config and card (dicts), each checked for type."""
+    return decode_metadata(meta, where)
 
 
 def bundled_models() -> list[str]:
@@ -123,7 +169,7 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
     if p.suffix == ".safetensors" or p.exists():
         return read_bytes(p, CheckpointError), str(p)
     known = ", ".join(bundled_models()) or "none"
-    if is_model(text):
+    if _is_arch(text):
         raise UnknownModelError(
             f"{text!r} is an architecture without bundled weights (bundled: {known}); "
             "train it or pass a .safetensors file"
@@ -133,18 +179,32 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
     )
 
 
-def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Any:
-    """Load trained weights, in eval mode.
+def _is_arch(name: str) -> bool:
+    """Whether ``name`` is a registered architecture (VAD ones are known without torch)."""
+    if name in VARIANTS:
+        return True
+    try:
+        from voicecnn.models import is_model
+    except ImportError:  # an install without torch knows the VAD architectures only
+        return False
+    return is_model(name)
 
-    Returns the model of the architecture named in the file (a :class:`voicecnn.VadCnn` for
-    detectors), typed ``Any`` because the architecture is only known at run time.
+
+def load_model(name_or_path: str | Path | None = None, *, device: str | None = None) -> Any:
+    """Load trained weights for inference.
+
+    Detectors load on the numpy engine (:class:`voicecnn.engine.NumpyVad`), which needs no
+    torch and equals the torch model (within float32 rounding); with a ``device``, or for an
+    architecture the numpy engine does not run (image and clip classifiers), the torch module
+    comes back, in eval mode. Typed ``Any``: the architecture is only known at run time.
 
     Args:
         name_or_path: A bundled model name (see :func:`bundled_models`), a ``.safetensors``
             path, an ``.onnx`` file from :func:`voicecnn.export.export_onnx` or
             :func:`~voicecnn.export.export_classifier_onnx` (run by onnxruntime), or ``None``
             for the default bundled model.
-        device: Torch device to put the model on.
+        device: ``None`` for the numpy engine; a torch device (``"cpu"``, ``"cuda"``) for
+            the torch module there.
 
     Raises:
         UnknownModelError: If the name is neither bundled nor an existing file.
@@ -154,6 +214,47 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "cpu") -
         from voicecnn.export import load_onnx
 
         return load_onnx(name_or_path)
+    target = DEFAULT_MODEL if name_or_path is None else name_or_path
+    if device is None:
+        data, where = _locate(target)
+        meta = _header(data, where)
+        if meta["arch"] in VARIANTS:
+            return _numpy_model(data, where, meta)
+    return load_module(target, device=device or "cpu")
+
+
+def _numpy_model(data: bytes, where: str, meta: dict[str, str]) -> NumpyVad:
+    from voicecnn.engine import NumpyVad
+
+    arch = meta["arch"]
+    config = _decoded(meta, where)["config"]
+    check_config(config, where)  # every field's type, range and caps before anything is built
+    try:
+        cfg = cfg_from_dict(VadCnnCfg, config, where=f"{where}: config")
+        check_context(context_frames(cfg), cfg.frontend.hop_s, where)
+        tensors = _tensors(data, where)
+        check_finite(tensors, where, arch)
+        check_shapes_if_torch(arch, cfg, tensors, where)
+        return NumpyVad(cfg, tensors, arch=arch)
+    except (ConfigError, ValueError, TypeError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
+
+
+def load_module(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Any:
+    """Load trained weights as the torch module of their architecture, in eval mode.
+
+    What training (``init``), export and GPU batching need; imports torch.
+
+    Args:
+        name_or_path: A bundled model name or a ``.safetensors`` path; ``None`` for the
+            default bundled model.
+        device: Torch device to put the model on.
+
+    Raises:
+        UnknownModelError: If the name is neither bundled nor an existing file.
+        CheckpointError: If the file is unreadable or does not match its architecture.
+    """
     model, _ = _load_with_metadata(DEFAULT_MODEL if name_or_path is None else name_or_path)
     return model.to(device).eval()
 

@@ -1,9 +1,11 @@
-"""From audio to speech segments: chunked frame probabilities, then pure post-processing.
+"""From audio to speech segments: frame probabilities, then pure post-processing.
 
-:class:`FrameProbStream` is the one engine: audio goes in as chunks of any size, probabilities come
-out as soon as the frames' context is complete. Each model call gets enough past and future
-context (the model's receptive field) that its trimmed output equals a whole-file run, so files of
-any length are processed in bounded memory with the same result, and streams equal files.
+Frame probabilities come from the model's own stream when it has one (``model.stream()``: the
+numpy engine of :class:`voicecnn.engine.NumpyVad`, what :func:`voicecnn.load_model` returns,
+each frame computed once, no torch), else from :class:`FrameProbStream`, which runs a torch
+model (or an ONNX one) over chunks of any size: each call gets enough past and future context
+(the model's receptive field) that its trimmed output equals a whole-file run. Either way, files
+of any length are processed in bounded memory with the same result, and streams equal files.
 """
 
 from __future__ import annotations
@@ -13,30 +15,38 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
 
 from voicecnn.audio import iter_audio, load_audio, prepare_audio
+from voicecnn.engine import FILE_PIECE
 from voicecnn.errors import ConfigError, VoiceCNNError
 from voicecnn.segments import Segment, SegmentRules, check_rule_s
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "DetectCfg",
     "Detection",
     "FrameModel",
     "FrameProbStream",
+    "FrameStream",
     "detect",
     "detect_file",
     "detect_files",
     "detect_wave",
     "frame_probs",
+    "frame_stream",
 ]
 
 
 class FrameModel(Protocol):
-    """What detection needs of a model: waveform (B, S) -> logits (B, S // hop_length)."""
+    """What detection needs of a model: waveform (B, S) -> logits (B, S // hop_length).
+
+    A model with a ``stream()`` method (the numpy engine's) is run through it instead.
+    """
 
     @property
     def sample_rate(self) -> int: ...  # noqa: D102
@@ -49,7 +59,40 @@ class FrameModel(Protocol):
 
     context_frames: tuple[int, int]
 
-    def __call__(self, wave: torch.Tensor) -> torch.Tensor: ...  # noqa: D102
+    def __call__(self, wave: Any) -> Any: ...  # noqa: D102
+
+
+class FrameStream(Protocol):
+    """Incremental frame probabilities: what :class:`FrameProbStream` and the numpy engine's
+    :class:`~voicecnn.engine.FrameEngine` both are."""
+
+    @property
+    def n_samples(self) -> int: ...  # noqa: D102
+
+    @property
+    def next_frame(self) -> int: ...  # noqa: D102
+
+    def push(self, samples: np.ndarray) -> np.ndarray: ...  # noqa: D102
+
+    def flush(self) -> np.ndarray: ...  # noqa: D102
+
+    def reset(self) -> None: ...  # noqa: D102
+
+
+def frame_stream(model: FrameModel, *, chunk_s: float = 30.0, file: bool = False) -> FrameStream:
+    """The model's own frame stream if it has one, else a :class:`FrameProbStream`.
+
+    Args:
+        model: A frame model.
+        chunk_s: Largest stretch of audio per model call of a :class:`FrameProbStream`.
+        file: Tune the numpy engine for long pushes (files) rather than small chunks.
+    """
+    if file and callable(getattr(model, "file_stream", None)):
+        return model.file_stream()  # type: ignore[attr-defined,no-any-return]
+    stream = getattr(model, "stream", None)
+    if callable(stream):
+        return stream(piece_frames=FILE_PIECE) if file else stream()  # type: ignore[no-any-return]
+    return FrameProbStream(model, chunk_s=chunk_s)
 
 
 @dataclass(frozen=True)
@@ -198,18 +241,22 @@ class FrameProbStream:
                 self._buf_start = keep_from
         return np.concatenate(outs) if outs else np.zeros(0, dtype=np.float32)
 
-    @torch.inference_mode()
     def _run(self, start: int, stop: int, *, final: bool) -> np.ndarray:
+        import torch
+
         first = max(0, start - self.past)
         end_sample = self._n_samples if final else (stop + self.future) * self.hop
         lo, hi = first * self.hop - self._buf_start, end_sample - self._buf_start
         x = torch.from_numpy(np.ascontiguousarray(self._buf[lo:hi]))[None]
-        logits = self.model(x.to(_device_of(self.model)))[0]
-        probs = torch.sigmoid(logits.float()).cpu().numpy()
+        with torch.inference_mode():
+            logits = self.model(x.to(_device_of(self.model)))[0]
+            probs = torch.sigmoid(logits.float()).cpu().numpy()
         return probs[start - first : stop - first]
 
 
 def _device_of(model: object) -> torch.device:
+    import torch
+
     params = getattr(model, "parameters", None)
     if params is not None:
         for p in params():
@@ -223,11 +270,14 @@ def frame_probs(model: FrameModel, wave: np.ndarray, *, chunk_s: float = 30.0) -
     Returns:
         float32 array of shape (len(wave) // model.hop_length,).
     """
-    stream = FrameProbStream(model, chunk_s=chunk_s)
+    own = getattr(model, "frame_probs", None)
+    if callable(own):  # the numpy engine: the same stream, reused between files
+        return own(np.asarray(wave, dtype=np.float32))  # type: ignore[no-any-return]
+    stream = frame_stream(model, chunk_s=chunk_s, file=True)
     return _run_stream(stream, [np.asarray(wave, dtype=np.float32)])
 
 
-def _run_stream(stream: FrameProbStream, blocks: Iterable[np.ndarray]) -> np.ndarray:
+def _run_stream(stream: FrameStream, blocks: Iterable[np.ndarray]) -> np.ndarray:
     parts = [stream.push(b) for b in blocks]
     parts.append(stream.flush())
     return np.concatenate(parts)
@@ -280,9 +330,12 @@ def detect_file(
     Raises:
         AudioError: If the file cannot be read.
     """
-    stream = FrameProbStream(model, chunk_s=cfg.chunk_s)
+    stream = frame_stream(model, chunk_s=cfg.chunk_s, file=True)
     probs = _run_stream(stream, iter_audio(path, model.sample_rate, block_s=block_s))
     duration_s = stream.n_samples / model.sample_rate
+    done = getattr(model, "done", None)
+    if callable(done):
+        done(stream)
     segs = cfg.segments(probs, model.frame_hop_s, duration_s)
     return Detection(segs, probs, model.frame_hop_s, duration_s, path=str(path))
 
@@ -307,6 +360,16 @@ def detect_files(
     Returns:
         One :class:`Detection`, or the error that file raised, per path, in order.
     """
+    if callable(getattr(model, "stream", None)):  # the numpy engine: one file at a time
+        out: list[Detection | VoiceCNNError] = []
+        for path in paths:
+            try:
+                out.append(detect_file(model, path, cfg))
+            except VoiceCNNError as e:
+                out.append(e)
+        return out
+    import torch
+
     hop = model.hop_length
     past, future = (c + 1 for c in model.context_frames)
     chunk = max(1, round(cfg.chunk_s / model.frame_hop_s))

@@ -30,6 +30,9 @@ __all__ = [
     "MAX_STAGES",
     "build_checked",
     "check_config",
+    "check_context",
+    "check_finite",
+    "check_shapes_if_torch",
     "check_tensors",
     "decode_metadata",
 ]
@@ -252,6 +255,65 @@ def check_tensors(
             raise _mismatch(where, arch, f"tensor {name!r} holds NaN or infinite values")
 
 
+def check_context(context: tuple[int, int], frame_hop_s: float, where: str) -> None:
+    """At most :data:`MAX_CONTEXT_S` of audio per output frame (past, the frame, future).
+
+    Raises:
+        CheckpointError: Otherwise.
+    """
+    span_s = (sum(context) + 1) * frame_hop_s
+    if span_s > MAX_CONTEXT_S:
+        raise _fail(
+            where, f"each frame would look at {span_s:.4g} s of audio (at most {MAX_CONTEXT_S:g} s)"
+        )
+
+
+def check_finite(tensors: Mapping[str, Any], where: str, arch: str = "") -> None:
+    """No NaN or infinity in any floating-point tensor (torch or numpy).
+
+    Raises:
+        CheckpointError: Naming the first tensor that holds one.
+    """
+    for name, t in tensors.items():
+        if _floating(t) and not _finite(t):
+            raise _mismatch(where, arch, f"tensor {name!r} holds NaN or infinite values")
+
+
+def check_shapes_if_torch(arch: str, cfg: Any, tensors: Mapping[str, Any], where: str) -> None:
+    """Where torch is installed, the tensors' names and shapes against those ``cfg`` implies
+    (derived on the ``meta`` device, nothing allocated). Without torch, nothing: the numpy
+    engine reads the shapes it needs from the tensors.
+
+    Raises:
+        CheckpointError: If the shapes differ.
+    """
+    try:
+        import torch
+
+        from voicecnn.models import create_model
+    except ImportError:
+        return
+    with torch.device("meta"):
+        try:
+            skeleton = type(create_model(arch))(cfg)
+        except (ValueError, TypeError, RuntimeError) as e:
+            raise _mismatch(where, arch, _first_line(e)) from e
+    named = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    check_tensors(named, canonical_names(cfg, tensors), where, arch)
+
+
+def canonical_names(cfg: Any, tensors: Mapping[str, Any]) -> dict[str, Any]:
+    """A detector's tensors under today's names (files saved before conv blocks had named
+    children name them by position); other models' as they are."""
+    from voicecnn.models.vad_spec import VadCnnCfg, vad_spec
+
+    if isinstance(cfg, VadCnnCfg):
+        from voicecnn.engine import rename_legacy
+
+        return rename_legacy(vad_spec(cfg), tensors)
+    return dict(tensors)
+
+
 def _floating(t: Any) -> bool:
     """Whether a torch tensor or numpy array holds floating-point values."""
     flag = getattr(t.dtype, "is_floating_point", None)  # torch
@@ -299,13 +361,9 @@ def build_checked(
     context = getattr(skeleton, "context_frames", None)
     hop_s = getattr(skeleton, "frame_hop_s", None)
     if context is not None and hop_s is not None:
-        span_s = (sum(context) + 1) * hop_s
-        if span_s > MAX_CONTEXT_S:
-            raise _fail(
-                where,
-                f"each frame would look at {span_s:.4g} s of audio (at most {MAX_CONTEXT_S:g} s)",
-            )
+        check_context(context, hop_s, where)
     shapes = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    tensors = canonical_names(cfg, tensors)
     check_tensors(shapes, tensors, where, arch)
     try:
         model = cls(cfg)

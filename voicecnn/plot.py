@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from voicecnn.audio import iter_audio, prepare_audio
 from voicecnn.detection import DetectCfg, Detection
 from voicecnn.errors import VoiceCNNError
-from voicecnn.frontend import FrontendCfg, LogMel
+from voicecnn.frontend_spec import FrontendCfg, hann_window, mel_filterbank
 from voicecnn.segments import Segment
 
 if TYPE_CHECKING:
@@ -98,15 +97,19 @@ def _mean(rows: _Array) -> _Array:
 
 
 class _MelFrames:
-    """Mel power frames of a stream of blocks, equal to one whole-signal :class:`LogMel` run.
+    """Mel power frames of a stream of blocks, equal to one whole-signal
+    :meth:`voicecnn.LogMel.power_mel` run (in numpy, no torch).
 
     Frame ``t`` is centred on sample ``t * hop_length`` with zero padding before the start and
-    after the end (``center=True``), as :meth:`LogMel.power_mel` computes for a whole signal.
+    after the end (``center=True``).
     """
 
-    def __init__(self, frontend: LogMel) -> None:
-        self.logmel = frontend
-        self.hop, self.half = frontend.cfg.hop_length, frontend.cfg.n_fft // 2
+    def __init__(self, cfg: FrontendCfg) -> None:
+        self.cfg = cfg
+        self.window = hann_window(cfg.n_fft)
+        self.fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min_hz,
+                                 cfg.f_max_hz).T
+        self.hop, self.half = cfg.hop_length, cfg.n_fft // 2
         self.lead = -(-self.half // self.hop)  # whole hops of context a window reaches back
         # buf[0] is at global sample (next_frame - lead) * hop; it starts as the zero padding.
         self._buf = np.zeros(self.lead * self.hop, np.float32)
@@ -116,10 +119,13 @@ class _MelFrames:
         self._buf = np.concatenate([self._buf, block])
         last = (self._buf.size - self.half) // self.hop  # last frame whose window fits
         if last < self.lead:
-            return np.zeros((0, self.logmel.cfg.n_mels), np.float32)
-        with torch.inference_mode():
-            power = self.logmel.power_mel(torch.from_numpy(self._buf)[None])[0]
-        frames = power[:, self.lead : last + 1].T.numpy()
+            return np.zeros((0, self.cfg.n_mels), np.float32)
+        # Frame lead + t starts at buf[t * hop + lead * hop - half].
+        start = self.lead * self.hop - self.half
+        starts = start + self.hop * np.arange(last + 1 - self.lead)
+        windows = self._buf[starts[:, None] + np.arange(self.cfg.n_fft)] * self.window
+        spec = np.fft.rfft(windows, axis=1)
+        frames: _Array = ((spec.real**2 + spec.imag**2) @ self.fb).astype(np.float32)
         self._buf = self._buf[(last + 1 - self.lead) * self.hop :]
         return frames
 
@@ -152,7 +158,7 @@ def _pooled_audio(
     per_wave = math.ceil(max(n_samples, 1) / max_columns)
     per_mel = math.ceil((n_samples // frontend.hop_length + 1) / max_columns)
     wave_pool, mel_pool = _Pool(per_wave, _min_max), _Pool(per_mel, _mean)
-    mel = _MelFrames(LogMel(frontend))
+    mel = _MelFrames(frontend)
     for block in blocks:
         wave_pool.push(block)
         mel_pool.push(mel.push(block))

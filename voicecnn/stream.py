@@ -1,7 +1,7 @@
 """Streaming detection: audio in chunks of any size, speech start/end events out.
 
-:class:`StreamingDetector` = frame probabilities equal to a whole-file pass
-(:class:`~voicecnn.incremental.IncrementalVad`, or :class:`~voicecnn.detection.FrameProbStream`
+:class:`StreamingDetector` = frame probabilities equal to a whole-file pass (the numpy
+engine, :class:`~voicecnn.engine.FrameEngine`, or :class:`~voicecnn.detection.FrameProbStream`
 for any frame model) + the same :class:`~voicecnn.segments.SegmentRules` as offline detection,
 applied to a sliding window of frames. An event is emitted as soon as no later audio can change
 it, so the events of a stream pair up into exactly the segments that :func:`voicecnn.detect`
@@ -30,14 +30,13 @@ import numpy.typing as npt
 import soxr
 
 from voicecnn.audio import prepare_audio
-from voicecnn.detection import DetectCfg, FrameModel, FrameProbStream
+from voicecnn.detection import DetectCfg, FrameModel, FrameProbStream, FrameStream
+from voicecnn.engine import NumpyVad
 from voicecnn.errors import VoiceCNNError
-from voicecnn.incremental import IncrementalVad
-from voicecnn.models.vad import VadCnn
+from voicecnn.models.vad_spec import VadCnnCfg
 from voicecnn.segments import Segment, SegmentRules
 
 _NEVER = 2**62  # a frame count no stream reaches
-_dot: Any = getattr(np.dot, "_implementation", np.dot)  # without the NEP 18 dispatch (~0.2 us)
 _SHORT = 64  # pushes of at most this many frames run the hysteresis in a Python loop
 
 __all__ = [
@@ -370,9 +369,10 @@ class StreamingDetector:
         model: A frame model in eval mode (e.g. :func:`voicecnn.load_model`).
         cfg: Post-processing settings, as for offline detection.
         sample_rate: Rate of the audio that will be fed; resampled to the model's rate in-stream.
-        engine: ``"incremental"`` computes each frame once (:class:`IncrementalVad`, for
-            :class:`VadCnn` models); ``"torch"`` re-runs the torch model over each chunk with
-            its context (:class:`FrameProbStream`, any frame model). Both equal offline output.
+        engine: ``"incremental"`` computes each frame once with the numpy engine (a model
+            from :func:`voicecnn.load_model`, or a torch :class:`~voicecnn.VadCnn`, whose
+            weights are copied); ``"torch"`` re-runs a torch model over each chunk with its
+            context (:class:`FrameProbStream`, any frame model). Both equal offline output.
 
     Example::
 
@@ -397,9 +397,13 @@ class StreamingDetector:
         self.sample_rate = model.sample_rate if sample_rate is None else int(sample_rate)
         if self.sample_rate <= 0:
             raise VoiceCNNError(f"sample_rate must be positive, got {sample_rate}")
-        self._frames: FrameProbStream | IncrementalVad
-        if isinstance(model, VadCnn) and engine == "incremental":
-            self._frames = IncrementalVad(model)
+        self._frames: FrameStream
+        if callable(getattr(model, "stream", None)):
+            if engine == "torch":
+                raise VoiceCNNError("engine='torch' needs a torch model (load_model(device=...))")
+            self._frames = model.stream()  # type: ignore[attr-defined]
+        elif engine == "incremental" and isinstance(getattr(model, "cfg", None), VadCnnCfg):
+            self._frames = NumpyVad.from_module(model).stream()
         else:
             self._frames = FrameProbStream(model, chunk_s=cfg.chunk_s)
         self._tracker = SegmentTracker(cfg.rules(model.frame_hop_s))
@@ -437,7 +441,7 @@ class StreamingDetector:
             x.ndim == 1
             and x.dtype.char in "fd"
             and self._resampler is None
-            and math.isfinite(_dot(x, x))  # else prepare_audio says what is wrong
+            and math.isfinite(x.dot(x))  # else prepare_audio says what is wrong
         ):
             mono = x  # mono float at the model's rate: nothing to convert
         else:

@@ -5,9 +5,6 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
-import torch
-
 import voicecnn as vc
 from peers.grid import GRID_HOP, SAMPLE_RATE, Bool, Float32, segments_to_mask, to_grid
 from voicecnn.stream import StreamingDetector
@@ -25,7 +22,6 @@ class VoiceCnn:
     chunk_samples = STREAM_CHUNK
 
     def __init__(self, model: str | None = None) -> None:
-        torch.set_num_threads(1)
         self.name = model
         self.model = vc.load_model(model)
         self.cfg = vc.DetectCfg()
@@ -33,7 +29,7 @@ class VoiceCnn:
         self.reset()
 
     def reset(self) -> None:
-        """A new streaming detector (default post-processing, incremental engine)."""
+        """A new streaming detector (default post-processing, numpy engine)."""
         self._stream = StreamingDetector(self.model, self.cfg)
 
     def feed(self, chunk: Float32) -> None:
@@ -57,4 +53,4 @@ class VoiceCnn:
 
     def n_params(self) -> int:
         """Parameters of the network."""
-        return int(sum(np.prod(p.shape) for p in self.model.parameters()))
+        return int(self.model.parameter_count())

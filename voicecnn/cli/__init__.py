@@ -46,3 +46,13 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except ModuleNotFoundError as e:
+        if e.name not in {"torch", "scipy"}:
+            raise
+        # Detection runs without torch; training, export, classifiers and GPU runs need it.
+        typer.echo(
+            f"error: this needs {e.name}, which the inference-only install leaves out: "
+            "pip install 'voicecnn[train]'",
+            err=True,
+        )
+        raise SystemExit(1) from None

@@ -9,6 +9,7 @@ files are written atomically so an existing one is complete.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import multiprocessing
 import time
 from collections.abc import Iterator
@@ -169,12 +170,11 @@ def _process(net: Any, settings: _Settings, items: list[_Item]) -> list[_Result]
 
 def _init_worker(settings: _Settings) -> None:
     """Load the model once per worker process; one torch thread each (the workers share cores)."""
-    import torch
+    if settings.device != "cpu":
+        import torch
 
-    import voicecnn as vc
-
-    torch.set_num_threads(1)
-    _worker["net"] = vc.load_model(settings.model, device=settings.device)
+        torch.set_num_threads(1)
+    _worker["net"] = _load(settings.model, settings.device)
     _worker["settings"] = settings
 
 
@@ -214,7 +214,20 @@ def _completed(
         pool.shutdown(cancel_futures=True)
 
 
+def _load(model: str | None, where: str) -> Any:
+    """On the CPU the numpy engine (no torch); on a GPU the torch model, which batches files."""
+    import voicecnn as vc
+
+    return vc.load_model(model, device=None if where == "cpu" else where)
+
+
 def _resolve_device(device: Device) -> str:
+    if device is Device.cpu:
+        return "cpu"
+    if device is Device.auto and not (
+        importlib.util.find_spec("torch") and Path("/proc/driver/nvidia/version").exists()
+    ):
+        return "cpu"  # no NVIDIA driver or no torch: no need to import torch to know
     import torch
 
     if device is Device.auto:
@@ -345,7 +358,7 @@ def detect(
         error(msg)
     try:
         cfg = detect_cfg(threshold, neg_threshold, min_speech, min_silence, pad, max_segment)
-        net = vc.load_model(model, device=where)
+        net = _load(model, where)
         if plot is not None:
             require_matplotlib()
     except vc.VoiceCNNError as e:

@@ -26,7 +26,7 @@ def export(
     from voicecnn.export import export_classifier_onnx, export_onnx
 
     try:
-        net = vc.load_model(model)
+        net = vc.load_module(model)
         if isinstance(net, vc.VadCnn):
             arch = vc.read_metadata(model)["arch"]
             diff = export_onnx(net, onnx, arch=arch, opset=opset)

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from torch import nn
-
 from voicecnn.errors import UnknownModelError
 
 __all__ = ["create_model", "is_model", "list_models", "model_task", "register_model"]
 
-M = TypeVar("M", bound=Callable[..., nn.Module])
+M = TypeVar("M", bound=Callable[..., Any])
 
-_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_BUILDERS: dict[str, Callable[..., Any]] = {}
 _TASKS: dict[str, str] = {}
 
 
@@ -56,7 +54,7 @@ def _unknown(name: str) -> str:
     return f"unknown model {name!r}; registered: {', '.join(list_models())}"
 
 
-def create_model(name: str, **overrides: Any) -> nn.Module:
+def create_model(name: str, **overrides: Any) -> Any:
     """Build the registered architecture ``name`` with randomly initialised weights.
 
     Args:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from voicecnn.checkpoint import load_model, read_metadata
+from voicecnn.checkpoint import load_module, read_metadata
 from voicecnn.config import cfg_from_dict, cfg_to_dict
 from voicecnn.errors import ConfigError
 from voicecnn.layers import ConvNormAct
@@ -38,7 +38,7 @@ def build_model(
         arch = init_arch
         if cfg.model:
             raise ConfigError("model overrides cannot change the architecture of init weights")
-        model: Any = load_model(cfg.init)
+        model: Any = load_module(cfg.init)
     elif cfg.arch:
         arch = cfg.arch
         model = create_model(arch)
@@ -67,7 +67,7 @@ def grow_from(model: nn.Module, init: str) -> str:
     copied and that maps its width to itself starts as a pass-through (identity at its
     current-time tap), so a stack grown by blocks begins close to what ``init`` computed.
     """
-    src = load_model(init)
+    src = load_module(init)
     if type(src) is not type(model):
         raise ConfigError(f"init {init!r} is a {type(src).__name__}, not a {type(model).__name__}")
     ours = model.state_dict()

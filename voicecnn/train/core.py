@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from voicecnn.checkpoint import load_model, save_weights
+from voicecnn.checkpoint import load_module, save_weights
 from voicecnn.config import cfg_to_dict, check_fields, dumps_toml, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, DataError
 from voicecnn.train.device import rank_world
@@ -320,6 +320,6 @@ def run_task(
         validation={k: v for k, v in best_row.items() if k not in ("step", "lr")},
     )
     card = jsonable(card)  # strict JSON: unset budgets (inf) become null
-    save_weights(load_model(best), best, arch=arch, card=card)
+    save_weights(load_module(best), best, arch=arch, card=card)
     (out / "card.json").write_text(json.dumps(card, indent=1, allow_nan=False) + "\n")
     return RunResult(history, card, best, model)

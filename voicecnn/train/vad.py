@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.data import ConcatDataset
 
 from voicecnn.audio import audio_duration_s, load_audio
-from voicecnn.checkpoint import load_model
+from voicecnn.checkpoint import load_module
 from voicecnn.config import check_fields
 from voicecnn.data.datasets import VadCropDataset, read_excerpt
 from voicecnn.data.manifest import ManifestEntry
@@ -407,7 +407,7 @@ def _load_teacher(cfg: VadRunCfg, model: Any, device: torch.device) -> Any:
     """``cfg.teacher``'s model in eval mode on ``device``, checked against the student."""
     if not 0.0 < cfg.teacher_weight <= 1.0:
         raise ConfigError(f"teacher_weight must be in (0, 1], got {cfg.teacher_weight}")
-    teacher: Any = load_model(cfg.teacher)
+    teacher: Any = load_module(cfg.teacher)
     if not hasattr(teacher, "frame_hop_s"):
         raise ConfigError(f"teacher {cfg.teacher!r} is not a speech detector")
     ours = (model.sample_rate, model.frame_hop_s)
