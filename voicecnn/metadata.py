@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -79,7 +80,7 @@ def _reject_constant(name: str) -> Any:
 
 def _json(text: Any, key: str, where: str) -> Any:
     if not isinstance(text, str):
-        raise _fail(where, f"metadata {key!r} is not text")
+        raise _fail(where, f"metadata {key!r} must be a string")
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
@@ -110,7 +111,7 @@ def decode_metadata(meta: Mapping[str, Any], where: str) -> dict[str, Any]:
     card = _json(meta["card"], "card", where) if "card" in meta else {}
     for key, value in (("config", config), ("card", card)):
         if not isinstance(value, dict):
-            raise _fail(where, f"metadata {key!r} is not a JSON object")
+            raise _fail(where, f"metadata {key!r} must be a JSON object")
     return {"arch": arch, "config": config, "card": card}
 
 
@@ -280,19 +281,19 @@ def check_finite(tensors: Mapping[str, Any], where: str, arch: str = "") -> None
 
 
 def check_shapes_if_torch(arch: str, cfg: Any, tensors: Mapping[str, Any], where: str) -> None:
-    """Where torch is installed, the tensors' names and shapes against those ``cfg`` implies
-    (derived on the ``meta`` device, nothing allocated). Without torch, nothing: the numpy
-    engine reads the shapes it needs from the tensors.
+    """Where torch is already imported, the tensors' names and shapes against those ``cfg``
+    implies (derived on the ``meta`` device, nothing allocated). Otherwise nothing: the numpy
+    engine takes its sizes from the tensors, so memory stays bounded by the file.
 
     Raises:
         CheckpointError: If the shapes differ.
     """
-    try:
-        import torch
-
-        from voicecnn.models import create_model
-    except ImportError:
+    if "torch" not in sys.modules:  # the torch-free path stays torch-free (and fast to start)
         return
+    import torch
+
+    from voicecnn.models import create_model
+
     with torch.device("meta"):
         try:
             skeleton = type(create_model(arch))(cfg)
@@ -407,5 +408,5 @@ def check_onnx_metadata(
         )
     config = _json(meta.get("config", "{}"), "config", where)
     if not isinstance(config, dict):
-        raise _fail(where, "metadata 'config' is not a JSON object")
+        raise _fail(where, "metadata 'config' must be a JSON object")
     return rate, hop, past, future, config
