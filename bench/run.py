@@ -172,15 +172,24 @@ def evaluate(items: Sequence[sets.Item], out_dir: Path) -> dict[str, Any]:
         by_set.setdefault(item.set, []).append(out)
     result = {name: score_set(sets.SET_INFO[name].kind, outs) for name, outs in by_set.items()}
     independent = [o for s in sets.SETS if s.kind == "speech" and not s.used_in_training
-                   for o in by_set.get(s.name, [])]
+                   and s.family != "real" for o in by_set.get(s.name, [])]
     nonspeech = [o for s in sets.SETS if s.kind == "nonspeech" for o in by_set.get(s.name, [])]
     result["pool:speech"] = score_set("speech", independent)
     result["pool:nonspeech"] = score_set("nonspeech", nonspeech)
+    for source in real_sources(items):
+        outs = [o for i, o in outputs
+                if i.set == "real" and (i.name == source or i.name.startswith(source + "_"))]
+        result[f"real:{source}"] = score_set("speech", outs)
     for group in ("sing", "babble"):
         outs = [o for i, o in outputs if i.set == "ambiguous" and i.name.startswith(group + "_")]
         if outs:
             result[f"ambiguous:{group}"] = score_set("ambiguous", outs)
     return result
+
+
+def real_sources(items: Sequence[sets.Item]) -> list[str]:
+    """The sources of the ``real`` set's files (their names up to the second underscore)."""
+    return sorted({"_".join(i.name.split("_")[:2]) for i in items if i.set == "real"})
 
 
 # --- running the systems -------------------------------------------------------------------
@@ -321,6 +330,8 @@ def tables(results: dict[str, Any]) -> str:
     labels = list(systems)
     m = {label: systems[label]["metrics"] for label in labels}
     out = []
+    if "real" in m[labels[0]]:
+        out += real_tables(m, labels)
     head = ["system", "ROC-AUC", "F1", "precision", "recall", "false alarms (speech sets)",
             "false alarms (non-speech sets)", "abs start err ms", "abs end err ms"]
     rows = []
@@ -329,7 +340,8 @@ def tables(results: dict[str, Any]) -> str:
         rows.append([label, _f(sp["auc"]), _f(sp["f1"]), _f(sp["precision"]), _f(sp["recall"]),
                      _f(sp["fa_rate"]), _f(ns["fa_rate"]), _f(sp["start_abs_ms"], 0),
                      _f(sp["end_abs_ms"], 0)])
-    out += ["### Accuracy, pooled over the independent speech sets and the non-speech sets",
+    out += ["### Energy-label benchmark: accuracy, pooled over the independent speech sets and "
+            "the non-speech sets",
             "", _table(head, rows, "r"), ""]
     set_names = [s.name for s in sets.SETS if s.name in m[labels[0]] and s.kind != "ambiguous"]
     for metric, title in (("auc", "Frame ROC-AUC per set"),
@@ -377,6 +389,30 @@ def tables(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def real_tables(m: dict[str, Any], labels: Sequence[str]) -> list[str]:
+    """The tables of the real recordings with independent labels, at their three levels."""
+    head = ["system", "ROC-AUC", "F1", "precision", "recall", "false alarms",
+            "abs start err ms", "abs end err ms", "ROC-AUC −20 / +20 dB",
+            "false alarms −20 / +20 dB", "worst ROC-AUC of the 3 levels"]
+    rows = []
+    for label in labels:
+        r, q, ld = m[label]["real"], m[label].get("real_m20", {}), m[label].get("real_p20", {})
+        aucs = [x.get("auc") for x in (r, q, ld)]
+        worst = min((a for a in aucs if a is not None), default=None)
+        rows.append([label, _f(r["auc"]), _f(r["f1"]), _f(r["precision"]), _f(r["recall"]),
+                     _f(r["fa_rate"]), _f(r["start_abs_ms"], 0), _f(r["end_abs_ms"], 0),
+                     f"{_f(q.get('auc'))} / {_f(ld.get('auc'))}",
+                     f"{_f(q.get('fa_rate'))} / {_f(ld.get('fa_rate'))}", _f(worst)])
+    out = ["### Real recordings, labels independent of any energy rule (primary)", "",
+           _table(head, rows, "r"), ""]
+    sources = [k for k in m[labels[0]] if k.startswith("real:")]
+    rows = [[k.split(":")[1], *[f"{_f(m[label][k]['auc'])} / {_f(m[label][k]['f1'])}"
+                                for label in labels]] for k in sources]
+    out += ["### Real recordings: ROC-AUC / F1 per source (as recorded)", "",
+            _table(["source", *labels], rows, "r"), ""]
+    return out
+
+
 def update_markdown(path: Path, block: str) -> None:
     """Replace the text between the bench markers of ``path`` with ``block``."""
     text = path.read_text()
@@ -419,11 +455,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=sets.DEFAULT_CACHE)
     parser.add_argument("--rebuild-sets", action="store_true")
     parser.add_argument("--update-md", type=Path, help="Markdown file whose bench block to fill")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="run the voicecnn models only (e.g. to compare checkpoints)")
     args = parser.parse_args()
     t_start = time.perf_counter()
     if args.setup:
         setup_peers()
-    if not PEERS_PYTHON.exists():
+    if not PEERS_PYTHON.exists() and not args.no_peers:
         raise SystemExit(f"{PEERS_VENV} is missing: run with --setup")
     models = args.model or default_models()
     items = sets.build_all(args.cache, quick=args.quick, rebuild=args.rebuild_sets)
@@ -434,14 +472,15 @@ def main() -> None:
     files = run_dir / "files.json"
     files.write_text(json.dumps({f"{i.set}/{i.name}": i.wav for i in items}))
     stream_wav = next(i.wav for i in items if i.set == "long_form")
-    systems = [System(PEER_LABELS[p], p, str(PEERS_PYTHON)) for p in PEERS]
+    systems = [] if args.no_peers else [System(PEER_LABELS[p], p, str(PEERS_PYTHON))
+                                        for p in PEERS]
     systems += [System(f"voicecnn {name}", "voicecnn", sys.executable, m)
                 for name, m in zip(model_names(models), models, strict=True)]
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python bench/run.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
-        "versions": versions(),
+        "versions": {} if args.no_peers else versions(),
         "sets": {s.name: {"kind": s.kind, "description": s.description,
                           "used_in_training": s.used_in_training,
                           "files": sum(i.set == s.name for i in items),

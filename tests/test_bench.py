@@ -181,3 +181,38 @@ def test_startup_install_size_counts_the_requirement_closure() -> None:
     assert numpy_mb < core_mb
     _, skipped = startup.install_mb(sys.executable, ["voicecnn", "torch"], ["torch"])
     assert "torch" not in skipped
+
+
+# --- real recordings with independent labels (bench/real.py) -------------------------------
+
+bench_real = _load("real")
+
+
+def test_label_convention_bridges_short_gaps_only() -> None:
+    words = [(0.5, 0.9), (0.95, 1.3), (1.2, 1.6), (1.7, 2.0), (2.099, 2.4), (3.0, 2.9)]
+    # 50 ms gap bridged; overlap merged; 100 ms is a pause; 99 ms is not; empty word dropped
+    assert bench_real.apply_convention(words) == [(0.5, 1.6), (1.7, 2.4)]
+    assert bench_real.apply_convention(words, min_pause_s=0.2) == [(0.5, 2.4)]
+
+
+def test_disfluency_transcripts_keep_words_and_hesitations_only() -> None:
+    text = "[laughter] Montreal <hes-forced> [breath] aligner"
+    assert bench_real._transcript_words(text) == "montreal forced aligner"
+
+
+def test_level_variants_scale_and_clip() -> None:
+    wave = np.array([0.001, -0.02, 0.5], np.float32)
+    np.testing.assert_allclose(bench_real.at_level(wave, -20.0), wave / 10, rtol=1e-6)
+    np.testing.assert_allclose(bench_real.at_level(wave, 20.0), [0.01, -0.2, 1.0], rtol=1e-6)
+
+
+def test_real_sources_group_files_by_their_source() -> None:
+    def item(set_name: str, name: str) -> object:
+        return bench_sets.Item(set_name, name, "", None, 1.0, [])
+
+    items = [item("real", "mfa_read_cold_corpus"), item("real", "mfa_read_acoustic_corpus"),
+             item("real", "ina_musanmix"), item("real_m20", "voices_farfield_none_mc01")]
+    assert bench_run.real_sources(items) == ["ina_musanmix", "mfa_read"]
+    # the real sets stay out of the energy-label pool
+    assert {s.name for s in bench_sets.SETS if s.family == "real"} == {
+        "real", "real_m20", "real_p20"}

@@ -172,3 +172,21 @@ def test_average_writes_a_model_detect_runs(wav_file: Path, tiny_weights: Path,
         assert code == 1 and err.startswith("error:") and message in err, err
         assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_detection_options_are_declared_once_with_the_defaults_of_detectcfg() -> None:
+    import dataclasses
+
+    import typer.main
+
+    from voicecnn.cli import app
+
+    want = {f.name: f.default for f in dataclasses.fields(vc.DetectCfg)}
+    names = {"threshold": "threshold", "neg_threshold": "neg_threshold",
+             "min_speech": "min_speech_s", "min_silence": "min_silence_s", "pad": "pad_s",
+             "max_segment": "max_segment_s"}
+    group = typer.main.get_command(app)
+    for command in ("detect", "stream", "listen", "split", "plot"):
+        params = {p.name: p for p in group.commands[command].params}  # type: ignore[attr-defined]
+        for option, field in names.items():
+            assert params[option].default == want[field], (command, option)

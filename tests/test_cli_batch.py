@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 import voicecnn as vc
 from voicecnn.cli import app
 from voicecnn.cli._render import Format, render_text
-from voicecnn.cli.detect import _plan
 
 from .conftest import speechlike
 
@@ -77,26 +76,16 @@ def test_skip_existing_resumes_an_interrupted_run(folder: Path, tiny_weights: Pa
     args = ("detect", str(folder), "-m", str(tiny_weights), "-f", "json", "-o", str(out))
     code, _, err = _run(*args)
     assert code == 1 and _summary(err)["ok"] == "4"
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["f0.json", "f1.json", "f2.json", "f3.json"]  # nothing for bad files
-    first = {p.name: p.read_text() for p in out.iterdir()}
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert names == ["f0.json", "f1.json", "f2.json", "sub/f3.json"]  # nothing for bad files
+    first = {p.name: p.read_text() for p in out.rglob("*.json")}
     (out / "f1.json").unlink()  # as if the run had stopped before f1
     (out / ".f2.json.x.tmp").write_text("{")  # a temporary file never counts as done
     code, _, err = _run(*args, "--skip-existing")
     summary = _summary(err)
     assert (summary["ok"], summary["failed"], summary["skipped"]) == ("1", "2", "3")
     assert code == 1  # the bad files are still bad
-    assert {p.name: p.read_text() for p in out.glob("*.json")} == first
-
-
-def test_plan_names_outputs_and_plots(tmp_path: Path) -> None:
-    files = [tmp_path / "a" / "x.wav", tmp_path / "b" / "x.flac", tmp_path / "y.wav"]
-    items = _plan(files, tmp_path / "out", tmp_path / "pics", Format.rttm)
-    assert [(it.output.name, it.plot.name) for it in items  # type: ignore[union-attr]
-            ] == [("x.rttm", "x.png"), ("x_2.rttm", "x_2.png"), ("y.rttm", "y.png")]
-    assert (tmp_path / "pics").is_dir()
-    (one,) = _plan(files[:1], None, tmp_path / "one.png", Format.json)
-    assert (one.output, one.plot) == (None, tmp_path / "one.png")
+    assert {p.name: p.read_text() for p in out.rglob("*.json")} == first
 
 
 def test_skip_existing_needs_output(folder: Path) -> None:
@@ -110,7 +99,7 @@ def test_cuda_without_cuda_is_a_usage_error(folder: Path) -> None:
 
 
 def test_batched_path_equals_one_file_at_a_time(tmp_path: Path, tiny_weights: Path) -> None:
-    net = vc.load_model(tiny_weights)
+    net = vc.load_model(tiny_weights, device="cpu")  # the torch model: it batches windows
     # chunk_s 0.4 s = 40 frames per window: files shorter than a window, a little longer,
     # and several windows long; one shorter than a frame, one unreadable.
     cfg = vc.DetectCfg(threshold=0.52, neg_threshold=0.518, min_speech_s=0.05,
@@ -187,3 +176,44 @@ def test_textgrid_files_from_the_cli(folder: Path, tiny_weights: Path, tmp_path:
     want = [t for s in json.loads(out_json)["segments"] for t in (s["start"], s["end"])]
     got = [t for lo, hi, text in intervals if text == "speech" for t in (lo, hi)]
     assert len(want) > 2 and got == pytest.approx(want, abs=1e-3)
+
+
+def test_skip_existing_is_exact_where_stems_repeat(tmp_path: Path, tiny_weights: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reproduction: a/x.flac and b/x.flac done, a0/x.flac added, rerun.
+    for i, folder in enumerate(("a", "b", "a0")):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "x.flac", speechlike(1.0, seed=i), 16000)
+    monkeypatch.chdir(tmp_path)
+    common = ("-m", str(tiny_weights), "-f", "rttm", "-o", "out", "--skip-existing", *RULES)
+    code, _, err = _run("detect", "a/x.flac", "b/x.flac", *common)
+    assert code == 0 and _summary(err)["ok"] == "2"
+    code, _, err = _run("detect", "a/x.flac", "b/x.flac", "a0/x.flac", *common)
+    assert code == 0 and (_summary(err)["ok"], _summary(err)["skipped"]) == ("1", "2")
+    for folder in ("a", "b", "a0"):
+        lines = (tmp_path / "out" / folder / "x.rttm").read_text().splitlines()
+        assert lines and {ln.split()[1] for ln in lines} == {f"{folder}/x"}
+
+
+def test_manifest_in_and_combined_manifest_out(tmp_path: Path, folder: Path,
+                                               tiny_weights: Path) -> None:
+    manifest = tmp_path / "in.jsonl"
+    names = ["f0.wav", "sub/f3.wav", "bad.wav"]
+    manifest.write_text("".join(json.dumps({"audio_filepath": str(folder / n), "duration": 1})
+                                + "\n" for n in names))
+    out = tmp_path / "segments.jsonl"
+    args = ("detect", str(manifest), "-m", str(tiny_weights), *RULES, "--manifest-out", str(out))
+    code, stdout, err = _run(*args)
+    assert code == 1 and stdout == ""  # results go to the manifest
+    rows = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["f0", "sub/f3"] and rows[0]["segments"]
+    want = json.loads(_run("detect", str(folder / "f0.wav"), "-m", str(tiny_weights), *RULES,
+                           "-f", "json")[1])
+    assert rows[0]["segments"] == want["segments"]
+    status = [json.loads(ln) for ln in Path(f"{out}.status.jsonl").read_text().splitlines()]
+    assert [s["status"] for s in status] == ["ok", "ok", "error"]
+    assert "bad.wav" in status[2]["error"]
+    code, _, err = _run(*args, "--skip-existing")
+    assert (_summary(err)["ok"], _summary(err)["failed"], _summary(err)["skipped"]) == (
+        "0", "1", "2")
+    assert [json.loads(ln)["id"] for ln in out.read_text().splitlines()] == ["f0", "sub/f3"]

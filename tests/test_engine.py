@@ -24,6 +24,7 @@ from voicecnn.layers.basic_spec import BatchNormSpec, FlattenSpec, UnsqueezeSpec
 from voicecnn.layers.conv_spec import ConvStackSpec, MaxPoolSpec, StageCfg
 from voicecnn.layers.heads_spec import FrameHeadSpec
 from voicecnn.layers.step import LayerSpec, Params, Seq, Shape, Step
+from voicecnn.models.build import build_module
 from voicecnn.models.vad_spec import VARIANTS, vad_spec
 
 from .conftest import speechlike
@@ -76,7 +77,7 @@ def test_an_architecture_defined_here_streams_like_torch(first_kernel: int) -> N
         ), dims=1)),
         ("head", FrameHeadSpec(12)),
     ))
-    net = spec.build()
+    net = build_module(spec)
     assert isinstance(net, nn.Sequential)
     _randomise_norms(net)
     net.eval()
@@ -93,8 +94,7 @@ def test_an_architecture_defined_here_streams_like_torch(first_kernel: int) -> N
 
 def test_a_layer_type_without_a_numpy_step_cannot_be_made() -> None:
     class NoStep(LayerSpec):
-        def build(self) -> object:
-            return nn.Identity()
+        pass
 
     with pytest.raises(TypeError, match="abstract"):
         NoStep()  # type: ignore[abstract]
@@ -103,7 +103,7 @@ def test_a_layer_type_without_a_numpy_step_cannot_be_made() -> None:
 def test_a_layer_the_engine_cannot_run_is_named_in_one_line() -> None:
     spec = Seq((("fe", LogMelSpec(FrontendCfg())), ("norm", BatchNormSpec(64)),
                 ("pool", MaxPoolSpec(1, (2,), (2,))), ("head", FrameHeadSpec(64))))
-    tensors = {k: v.numpy() for k, v in spec.build().state_dict().items()}  # type: ignore[attr-defined]
+    tensors = {k: v.numpy() for k, v in build_module(spec).state_dict().items()}
     with pytest.raises(ValueError, match=r"layer 'pool' \(MaxPoolSpec\): .*stride 1"):
         FrameEngine(spec, tensors)
 
@@ -112,9 +112,6 @@ def test_a_new_step_plugs_in_by_defining_it() -> None:
     """A layer type defined here, with its step, runs inside an existing architecture."""
 
     class Halve(LayerSpec):
-        def build(self) -> object:
-            raise NotImplementedError
-
         def step(self, params: Params, shape: Shape) -> Step:
             class HalveStep(Step):
                 def __init__(self) -> None:
@@ -129,6 +126,8 @@ def test_a_new_step_plugs_in_by_defining_it() -> None:
 
             return HalveStep()
 
+    with pytest.raises(TypeError, match="no torch module for Halve"):
+        build_module(Halve())  # the numpy step alone: torch has no module for it
     cfg = VARIANTS["vad_cnn1d_xs"]()
     model = vc.create_model("vad_cnn1d_xs").eval()
     _randomise_norms(model)

@@ -38,6 +38,12 @@ def test_light_modules_do_not_import_torch_or_librosa() -> None:
         assert "librosa" not in imports, name
 
 
+def test_ray_stays_in_its_module() -> None:
+    for name, imports in _modules().items():
+        if name != "ray_batch.py":
+            assert "ray" not in imports, name
+
+
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

@@ -8,9 +8,7 @@ import pytest
 from voicecnn.data.mix import (
     MixCfg,
     Source,
-    hum,
     make_mixture,
-    melody,
     reverberate,
     rms_db,
     speech_labels,
@@ -109,49 +107,6 @@ def test_mixtures_repeat_from_their_seed() -> None:
     np.testing.assert_array_equal(a[1], b[1])
 
 
-def _pitch_span(wave: np.ndarray) -> tuple[float, float]:
-    """Share of pitched frames and the 10-90 % span of their pitch in semitones (pYIN)."""
-    librosa = pytest.importorskip("librosa")
-    f0, voiced, _ = librosa.pyin(wave, fmin=60, fmax=1500, sr=SR, frame_length=1024,
-                                 hop_length=320)
-    semis = 12 * np.log2(f0[voiced])
-    return float(voiced.mean()), float(np.percentile(semis, 90) - np.percentile(semis, 10))
-
-
-def test_melody_is_a_pitched_lead_that_moves() -> None:
-    for seed in range(3):
-        x = melody(3 * SR, np.random.default_rng(seed))
-        assert x.dtype == np.float32 and x.shape == (3 * SR,) and np.isfinite(x).all()
-        assert rms_db(x) == pytest.approx(0.0, abs=0.01)
-        np.testing.assert_array_equal(x, melody(3 * SR, np.random.default_rng(seed)))
-        pitched, span = _pitch_span(x)
-        assert pitched > 0.5 and span > 3.0  # a tune, not a held tone
-    pitched, span = _pitch_span(hum(3 * SR, np.random.default_rng(0)))
-    assert pitched > 0.5 and span < 1.0  # the check tells the two apart
-    at_8k = melody(8000, np.random.default_rng(0), sample_rate=8000)
-    assert at_8k.shape == (8000,) and np.isfinite(at_8k).all()
-
-
-def test_p_melody_adds_a_lead_to_the_background_only() -> None:
-    rng = np.random.default_rng(4)
-    speech, noise = [[burst(rng)]], [[white(rng)]]
-    plain = quiet_cfg(p_speech=0.0)
-    lead = quiet_cfg(p_speech=0.0, p_melody=1.0)
-    for seed in range(3):
-        a, a_labels = make_mixture(speech, noise, np.random.default_rng(seed), plain)
-        b, b_labels = make_mixture(speech, noise, np.random.default_rng(seed), lead)
-        assert not a_labels.any() and not b_labels.any()
-        # white noise alone is flat; the lead's harmonics stand out of it
-        peaks = [float(np.percentile(p, 99.9) / np.median(p))
-                 for p in (np.abs(np.fft.rfft(w)) ** 2 for w in (a, b))]
-        assert peaks[0] < 20.0 and peaks[1] > 3 * peaks[0]
-    # with speech, the lead is background: the labels are the speech's alone
-    on = quiet_cfg(p_melody=1.0)
-    _, labels = make_mixture(speech, noise, np.random.default_rng(0), on)
-    _, without = make_mixture(speech, noise, np.random.default_rng(0), quiet_cfg())
-    np.testing.assert_array_equal(labels, without)
-
-
 def test_reverberate_keeps_the_rms_and_optionally_the_tail() -> None:
     rng = np.random.default_rng(4)
     wave = burst(rng).wave[SR // 2 : SR + SR // 2]  # the tone alone, 1 s
@@ -232,3 +187,41 @@ def test_reverb_labels_must_be_dry_or_wet() -> None:
         MixCfg(reverb_labels="damp")
     with pytest.raises(ConfigError, match="wet_label_db"):
         MixCfg(reverb_labels="wet", wet_label_db=-20.0)
+
+
+def fading(rng: np.random.Generator) -> Source:
+    """The burst with a 1 s decay after it (-60 dB at its end), labelled by the 35 dB rule."""
+    dry = burst(rng)
+    decay = 0.3 * np.sin(2 * np.pi * 150 * np.arange(SR) / SR) * 10 ** (-3 * np.arange(SR) / SR)
+    wave = np.concatenate([dry.wave[: 3 * SR // 2], decay, np.zeros(SR // 2)]).astype(np.float32)
+    return Source(wave, speech_labels(wave))
+
+
+def test_label_db_ends_speech_sooner_in_a_decay() -> None:
+    rng = np.random.default_rng(5)
+    speech, noise = [[fading(rng)]], [[white(rng)]]
+    cfg = quiet_cfg(snr_db=(30.0, 30.0))
+    _, loose = make_mixture(speech, noise, np.random.default_rng(0), cfg)
+    _, tight = make_mixture(speech, noise, np.random.default_rng(0), replace_cfg(cfg, 20.0))
+    # the same crop: the tight labels are a strict subset, shorter by the decay's 15 dB (0.25 s)
+    assert (tight <= loose).all() and loose.sum() - tight.sum() >= 20
+    with pytest.raises(ConfigError, match="label_db"):
+        MixCfg(label_db=0.0)
+
+
+def replace_cfg(cfg: MixCfg, label_db: float) -> MixCfg:
+    from dataclasses import replace
+
+    return replace(cfg, label_db=label_db)
+
+
+def test_p_floor_keeps_a_noise_floor_under_quiet_mixtures() -> None:
+    rng = np.random.default_rng(6)
+    speech, noise = [[burst(rng)]], [[white(rng)]]
+    silent = quiet_cfg(p_speech=0.0, p_real_bg=0.0, p_synth_bg=0.0, level_dbfs=(-80.0, -80.0))
+    floored = quiet_cfg(p_speech=0.0, p_real_bg=0.0, p_synth_bg=0.0, level_dbfs=(-80.0, -80.0),
+                        p_floor=1.0, floor_dbfs=(-70.0, -70.0))
+    a, labels = make_mixture(speech, noise, np.random.default_rng(0), silent)
+    b, _ = make_mixture(speech, noise, np.random.default_rng(0), floored)
+    assert not labels.any()
+    assert rms_db(b) == pytest.approx(-70.0, abs=1.0) and rms_db(a) < -75.0

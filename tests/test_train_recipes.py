@@ -60,16 +60,16 @@ def test_recipe_configs_are_valid() -> None:
     assert {k: v for k, v in long.data.clip_weights.items() if k != "music_rock"} == {
         k: v for k, v in stage3.data.clip_weights.items() if k != "music_rock"
     }
-    # measured, not kept (BENCHMARKS.md): stage 3 draws no cries, and no bundled stage draws
-    # synthetic leads, the rendered MIDI tunes or Nexuiz's cries (a group left out of the
-    # weights would weigh 1)
-    assert stage3.augment.p_melody == 0 and stage3.data.clip_weights["vocalisations"] == 0
+    # stage 3 draws no cries; stage 4 does
+    assert stage3.data.clip_weights["vocalisations"] == 0
     stage4 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage4.toml")
     assert stage4.data.clip_weights["vocalisations"] > 0
-    for stage in ("config", "stage2", "stage3", "stage3_long", "stage4"):
-        cfg = load_run_cfg(REPO / "recipes" / "default_vad" / f"{stage}.toml")
-        assert cfg.data.clip_weights["music_midi"] == 0 and cfg.augment.p_melody == 0, stage
-        assert cfg.data.clip_weights["cries_nexuiz"] == 0, stage
+    # stage 5 starts from the bundled default, its teacher, and selects on the real recordings
+    # with word-level labels (bench/real.py's select part) beside the old ones
+    stage5 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage5.toml")
+    assert stage5.init == stage5.teacher == stage5.arch == vc.DEFAULT_MODEL
+    assert [Path(v).name for v in stage5.data.val] == ["val_real.jsonl", "val_select.jsonl"]
+    assert stage5.data.clip_weights == stage4.data.clip_weights
 
 
 def _default_vad_prepare() -> Any:
@@ -95,13 +95,6 @@ def _default_vad_prepare() -> Any:
           "models/players/liz/skin.tga"],
          {"liz_pain25_1.wav": "sound/player/liz/pain25_1.wav",
           "tony_death1.wav": "sound/player/tony/Death1.wav"}),
-        # Nexuiz: one folder down, as .ogg, beside team calls that are words
-        ("cries_nexuiz",
-         ["sound/player/fricka/player/gasp.ogg", "sound/player/fricka/coms/incoming.ogg",
-          "sound/player/marine/player/Pain25.ogg", "sound/player/marine/player/x/jump.ogg",
-          "sound/player/default.sounds"],
-         {"fricka_gasp.ogg": "sound/player/fricka/player/gasp.ogg",
-          "marine_pain25.ogg": "sound/player/marine/player/Pain25.ogg"}),
     ],
 )
 def test_default_vad_unpacks_the_cries_not_the_taunts(
@@ -117,106 +110,6 @@ def test_default_vad_unpacks_the_cries_not_the_taunts(
     assert [Path(p).name for p in paths] == sorted(kept)
     assert all(Path(p).parent == tmp_path / "cache" / group for p in paths)
     assert {Path(p).name: Path(p).read_text() for p in paths} == kept
-
-
-def _midi_events(data: bytes) -> tuple[float, list[tuple[float, int, int, int]]]:
-    """One-track Standard MIDI File -> (bpm, [(seconds, status, data1, data2)]); checks framing."""
-    assert data[:4] == b"MThd" and int.from_bytes(data[4:8], "big") == 6
-    assert int.from_bytes(data[8:10], "big") == 0 and int.from_bytes(data[10:12], "big") == 1
-    tpq = int.from_bytes(data[12:14], "big")
-    assert data[14:18] == b"MTrk" and int.from_bytes(data[18:22], "big") == len(data) - 22
-    i, tick, bpm, events = 22, 0, 0.0, []
-    while i < len(data):
-        delta = 0
-        while True:
-            delta = (delta << 7) | (data[i] & 0x7F)
-            i += 1
-            if not data[i - 1] & 0x80:
-                break
-        tick += delta
-        status = data[i]
-        if status == 0xFF:  # meta: type, length, payload
-            kind, length = data[i + 1], data[i + 2]
-            if kind == 0x51:
-                bpm = 60e6 / int.from_bytes(data[i + 3 : i + 6], "big")
-            if kind == 0x2F:
-                assert i + 3 == len(data)  # end of track is last
-            i += 3 + length
-            continue
-        assert status & 0x80, "running status is never written"
-        size = 2 if status >> 4 == 0xC else 3
-        msg = data[i : i + size]
-        assert all(b < 0x80 for b in msg[1:])
-        events.append((tick / tpq * 60 / bpm, status, msg[1], msg[2] if size == 3 else 0))
-        i += size
-    return bpm, events
-
-
-def test_default_vad_midi_tunes_glide_vibrate_and_repeat() -> None:
-    import numpy as np
-
-    prepare = _default_vad_prepare()
-    voices = {52, 53, 54, 85, 91}  # choir, voice oohs, synth voice, lead 6 (voice), choir pad
-    assert not voices & set(prepare.MIDI_LEADS) and not voices & set(prepare.MIDI_CHORDS)
-    leads, bent = set(), 0
-    for i in range(12):
-        midi, drawn = prepare.midi_tune(np.random.default_rng([7, i]), seconds=20.0)
-        assert midi == prepare.midi_tune(np.random.default_rng([7, i]), seconds=20.0)[0]
-        bpm, events = _midi_events(midi)
-        assert abs(bpm - drawn["bpm"]) < 0.1
-        programs = {s & 0xF: d1 for _, s, d1, _ in events if s >> 4 == 0xC}
-        assert programs[0] == drawn["lead"] in prepare.MIDI_LEADS
-        assert not voices & set(programs.values())
-        leads.add(drawn["lead"])
-        ons = [(t, s & 0xF, d1) for t, s, d1, v in events if s >> 4 == 0x9 and v > 0]
-        channels = {ch for _, ch, _ in ons}
-        assert 0 in channels and channels <= {0, 1, 2, 9}
-        assert (9 in channels) == drawn["drums"] and (1 not in channels) == drawn["solo"]
-        # about 20 s: the lead starts no phrase in the last second and ends the one it is in
-        # (up to 4 bars), the backing plays its last bar out
-        bar = 4 * 60 / drawn["bpm"]
-        assert 15 < max(t for t, ch, _ in ons if ch == 0) < 19.0 + 4 * bar
-        assert max((t for t, ch, _ in ons if ch != 0), default=0.0) < 20.0 + bar
-        offs = sum(1 for _, s, _, _ in events if s >> 4 == 0x8)
-        assert offs == len(ons)  # every note ends
-        bends = [(d2 << 7 | d1) - 8192 for _, s, d1, d2 in events if s == 0xE0]
-        assert all(-8192 <= b <= 8191 for b in bends)
-        # the lead's pitch moves inside notes (glides, vibrato, end bends), by up to 2 semitones
-        bent += max((abs(b) for b in bends), default=0) > 4096 * 0.5
-    assert len(leads) >= 8 and bent >= 10
-    a, _ = prepare.midi_tune(np.random.default_rng([7, 0]), seconds=20.0)
-    assert a != prepare.midi_tune(np.random.default_rng([7, 1]), seconds=20.0)[0]
-
-
-def test_default_vad_renders_midi_to_mono_16k_once(tmp_path: Path, monkeypatch: Any) -> None:
-    # A stand-in fluidsynth that writes stereo 16 kHz audio with a silent tail, and logs calls.
-    import os
-
-    import soundfile as sf
-
-    prepare = _default_vad_prepare()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "fluidsynth"
-    fake.write_text(
-        f"#!{sys.executable}\n"
-        "import sys, numpy as np, soundfile as sf\n"
-        "a = sys.argv; out = a[a.index('-F') + 1]; rate = int(a[a.index('-r') + 1])\n"
-        "assert open(a[-1], 'rb').read(4) == b'MThd' and a[-2].endswith('.sf2')\n"
-        "x = np.zeros((3 * rate, 2), np.float32); x[: 2 * rate, 0] = 0.2; x[: 2 * rate, 1] = 0.1\n"
-        "sf.write(out, x, rate)\n"
-        f"open({str(tmp_path / 'calls')!r}, 'a').write('x')\n"
-    )
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    paths = prepare.render_midi_music(tmp_path / "cache", n=3, soundfont=tmp_path / "gm.sf2")
-    assert [Path(p).name for p in paths] == ["tune_000.flac", "tune_001.flac", "tune_002.flac"]
-    audio, rate = sf.read(paths[0])
-    assert rate == 16000 and audio.ndim == 1 and len(audio) == 2 * 16000  # mono, tail trimmed
-    assert abs(audio.max() - 0.9) < 1e-3  # peak-normalised
-    assert not list((tmp_path / "cache" / "music_midi").glob("*.part*"))
-    assert prepare.render_midi_music(tmp_path / "cache", n=3) == paths  # kept, not re-rendered
-    assert (tmp_path / "calls").read_text() == "xxx"
 
 
 def test_own_data_recipe(tmp_path: Path) -> None:
@@ -298,8 +191,8 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         return str(path)
 
     speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs")
-    negatives = ("esc10", "music", "noise", "music_more", "effects", "music_games", "music_rock",
-                 "vocalisations", "cries_nexuiz", "music_midi")
+    negatives = ("esc10", "music", "noise", "music_more", "effects", "music_rock",
+                 "vocalisations")
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     split = {
         "train": {
@@ -377,7 +270,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     assert stage3.data.clip_weights["music"] > stage2.data.clip_weights["music"]
     card3 = train(stage3, device=torch.device("cpu"), log=lambda s: None).card
     assert card3["init"] == str(tmp_path / "run2" / "best.safetensors")
-    assert card3["stage"].startswith("3 of 4") and card3["nonspeech_clips"]["music_games"] == 1
+    assert card3["stage"].startswith("3 of 4") and card3["nonspeech_clips"]["music_rock"] == 1
     # stage 4 starts from stage 3's pick, which is also its teacher, with the cries drawn
     (tmp_path / "stage4.toml").write_text(
         (REPO / "recipes" / "default_vad" / "stage4.toml").read_text()

@@ -39,7 +39,7 @@ _LAZY = {
     "FrameProbStream": "voicecnn.detection",
     "detect": "voicecnn.detection",
     "detect_file": "voicecnn.detection",
-    "detect_files": "voicecnn.detection",
+    "detect_files": "voicecnn.batch",
     "detect_wave": "voicecnn.detection",
     "frame_probs": "voicecnn.detection",
     "AudioError": "voicecnn.errors",
@@ -65,6 +65,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from voicecnn.audio import SAMPLE_RATE, load_audio, prepare_audio, read_audio
+    from voicecnn.batch import detect_files
     from voicecnn.checkpoint import (
         DEFAULT_MODEL,
         average_weights,
@@ -81,7 +82,6 @@ if TYPE_CHECKING:
         FrameProbStream,
         detect,
         detect_file,
-        detect_files,
         detect_wave,
         frame_probs,
     )

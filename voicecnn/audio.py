@@ -10,6 +10,7 @@ nothing here returns silent garbage.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import math
 import os
@@ -26,8 +27,10 @@ import soundfile
 import soxr
 
 from voicecnn.errors import AudioError, ConfigError
+from voicecnn.paths import why_missing
 
 __all__ = [
+    "AUDIO_SUFFIXES",
     "MAX_CHANNELS",
     "SAMPLE_RATE",
     "audio_duration_s",
@@ -40,6 +43,14 @@ __all__ = [
 
 SAMPLE_RATE = 16000
 """The sample rate in Hz every voicecnn model runs at."""
+
+AUDIO_SUFFIXES: frozenset[str] = frozenset(
+    {
+        ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au",
+        ".snd", ".caf", ".w64", ".rf64", ".sd2", ".voc",
+    }
+)
+"""File suffixes (lower case) taken as audio when scanning folders: what libsndfile reads."""
 
 MAX_CHANNELS = 16
 """The most channels :func:`prepare_audio` accepts in an array."""
@@ -71,13 +82,15 @@ def _checked_file(path: str | os.PathLike[str]) -> Path:
     where = _quote(path)
     try:
         stat = file.stat()
-    except FileNotFoundError as e:
-        raise AudioError(f"cannot read {where}: file not found") from e
+    except FileNotFoundError as e:  # or a broken symbolic link: say which
+        raise AudioError(why_missing(file)) from e
     except NotADirectoryError as e:
         raise AudioError(f"cannot read {where}: a parent of it is not a directory") from e
     except PermissionError as e:
         raise AudioError(f"cannot read {where}: permission denied") from e
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise AudioError(f"cannot read {where}: symbolic link loop") from e
         raise AudioError(f"cannot read {where}: {e.strerror or 'cannot access file'}") from e
     if file.is_dir():
         raise AudioError(f"cannot read {where}: is a directory, not an audio file")

@@ -11,17 +11,16 @@ of any length are processed in bounded memory with the same result, and streams 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from voicecnn.audio import iter_audio, load_audio, prepare_audio
+from voicecnn.audio import iter_audio, prepare_audio
 from voicecnn.engine import FILE_PIECE
-from voicecnn.errors import ConfigError, VoiceCNNError
+from voicecnn.errors import ConfigError
 from voicecnn.segments import Segment, SegmentRules, check_rule_s
 
 if TYPE_CHECKING:
@@ -35,7 +34,6 @@ __all__ = [
     "FrameStream",
     "detect",
     "detect_file",
-    "detect_files",
     "detect_wave",
     "frame_probs",
     "frame_stream",
@@ -338,80 +336,3 @@ def detect_file(
         done(stream)
     segs = cfg.segments(probs, model.frame_hop_s, duration_s)
     return Detection(segs, probs, model.frame_hop_s, duration_s, path=str(path))
-
-
-_MAX_BATCH_SAMPLES = 1 << 22  # samples per model call of detect_files (~4 min at 16 kHz)
-
-
-def detect_files(
-    model: FrameModel, paths: Sequence[str | Path], cfg: DetectCfg = DetectCfg()
-) -> list[Detection | VoiceCNNError]:
-    """Detect speech in several files at once, sharing model calls between files.
-
-    Each file is cut into windows of ``cfg.chunk_s`` plus the model's context, as
-    :class:`voicecnn.FrameProbStream` does, but placed so that every window of a file longer
-    than one window has the same length (the last one reaches back instead of being short);
-    equal-length windows from all files are stacked into one batch. A window is zero-padded by
-    less than one hop, which adds no frame and, like the STFT's own padding, changes none, so
-    the probabilities equal those of :func:`voicecnn.detect_file` (within float rounding).
-    Files are loaded whole: for a GPU, where one call over many files pays off; on a CPU,
-    :func:`detect_file` per file is as fast and streams from disk.
-
-    Returns:
-        One :class:`Detection`, or the error that file raised, per path, in order.
-    """
-    if callable(getattr(model, "stream", None)):  # the numpy engine: one file at a time
-        out: list[Detection | VoiceCNNError] = []
-        for path in paths:
-            try:
-                out.append(detect_file(model, path, cfg))
-            except VoiceCNNError as e:
-                out.append(e)
-        return out
-    import torch
-
-    hop = model.hop_length
-    past, future = (c + 1 for c in model.context_frames)
-    chunk = max(1, round(cfg.chunk_s / model.frame_hop_s))
-    span = chunk + past + future  # frames per window of a long file
-    errors: dict[int, VoiceCNNError] = {}
-    waves: dict[int, np.ndarray] = {}
-    probs: dict[int, np.ndarray] = {}
-    # window length in frames -> [(file, first frame, first kept frame, end of kept frames)]
-    buckets: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
-    for i, path in enumerate(paths):
-        try:
-            waves[i] = load_audio(path, model.sample_rate)
-        except VoiceCNNError as e:
-            errors[i] = e
-            continue
-        n = waves[i].size // hop
-        probs[i] = np.zeros(n, np.float32)
-        if n <= span:
-            buckets[n].append((i, 0, 0, n))
-            continue
-        for a in range(0, n, chunk):
-            buckets[span].append((i, min(max(a - past, 0), n - span), a, min(a + chunk, n)))
-    device = _device_of(model)
-    for n_frames, windows in buckets.items():
-        width = n_frames * hop + hop - 1
-        rows = max(1, _MAX_BATCH_SAMPLES // width)
-        for k in range(0, len(windows) if n_frames else 0, rows):
-            part = windows[k : k + rows]
-            x = np.zeros((len(part), width), np.float32)
-            for row, (i, first, _, _) in enumerate(part):
-                piece = waves[i][first * hop : first * hop + width]
-                x[row, : piece.size] = piece
-            with torch.inference_mode():
-                p = torch.sigmoid(model(torch.from_numpy(x).to(device)).float()).cpu().numpy()
-            for row, (i, first, a, b) in enumerate(part):
-                probs[i][a:b] = p[row, a - first : b - first]
-    results: list[Detection | VoiceCNNError] = []
-    for i, path in enumerate(paths):
-        if i in errors:
-            results.append(errors[i])
-            continue
-        duration_s = waves[i].size / model.sample_rate
-        segs = cfg.segments(probs[i], model.frame_hop_s, duration_s)
-        results.append(Detection(segs, probs[i], model.frame_hop_s, duration_s, path=str(path)))
-    return results

@@ -112,12 +112,6 @@ class LogMelSpec(LayerSpec):
 
     cfg: FrontendCfg
 
-    def build(self) -> Any:
-        """The torch :class:`~voicecnn.frontend.FrameLogMel`."""
-        from voicecnn.frontend import FrameLogMel
-
-        return FrameLogMel(self.cfg)
-
     def step(self, params: Params, shape: Shape) -> LogMelStep:
         """A :class:`LogMelStep` (its input is samples, not frames)."""
         return LogMelStep(self.cfg)

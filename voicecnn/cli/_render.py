@@ -45,12 +45,12 @@ EXTENSIONS = {
 
 
 def error(message: str) -> None:
-    """Print a one-line error to stderr (control characters escaped)."""
+    """Print a one-line error to stderr."""
     err_console.print(f"[bold red]error:[/] {escape(terminal(message))}")
 
 
 def info(message: str) -> None:
-    """Print a one-line note to stderr (control characters escaped)."""
+    """Print a one-line note to stderr."""
     err_console.print(escape(terminal(message)), style="dim")
 
 
@@ -62,19 +62,22 @@ def progress(total: int) -> Progress:
     )
 
 
-def render_text(det: Detection, fmt: Format, *, frames: bool = False) -> str:
-    """The result for one input in a machine-readable format, as text ending with a newline."""
+def render_text(
+    det: Detection, fmt: Format, *, frames: bool = False, rec_id: str | None = None
+) -> str:
+    """The result for one input in a machine-readable format, as text ending with a newline.
+
+    ``rec_id`` names the recording in RTTM (default: the file's stem).
+    """
+    from voicecnn.results import rttm_lines, rttm_uri
+
     if fmt is Format.json:
         return json.dumps(det.to_dict(frames=frames)) + "\n"
     if fmt is Format.csv:
         path = str(det.path)
         return "".join(csv_row([path, f"{s.start:.3f}", f"{s.end:.3f}"]) for s in det.segments)
     if fmt is Format.rttm:
-        uri = recording_id(det.path)
-        return "".join(
-            f"SPEAKER {uri} 1 {s.start:.3f} {s.duration:.3f} <NA> <NA> speech <NA> <NA>\n"
-            for s in det.segments
-        )
+        return rttm_lines(rttm_uri(rec_id) if rec_id else recording_id(det.path), det.segments)
     if fmt is Format.audacity:
         return "".join(f"{s.start:.6f}\t{s.end:.6f}\tspeech\n" for s in det.segments)
     if fmt is Format.textgrid:

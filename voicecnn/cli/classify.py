@@ -112,8 +112,8 @@ def classify(
     import torch
 
     import voicecnn as vc
+    from voicecnn.audio import AUDIO_SUFFIXES
     from voicecnn.classifiers import classifier_task
-    from voicecnn.cli.detect import AUDIO_EXTENSIONS
     from voicecnn.data.images import IMAGE_EXTENSIONS
 
     try:
@@ -125,7 +125,7 @@ def classify(
     if task is None:
         error(f"'{model}' is a {type(net).__name__}, not an image or clip classifier")
         raise typer.Exit(code=1)
-    extensions = AUDIO_EXTENSIONS if task == "clip" else IMAGE_EXTENSIONS
+    extensions = AUDIO_SUFFIXES if task == "clip" else IMAGE_EXTENSIONS
     files, problems = _expand(paths, extensions)
     for msg in problems:
         error(msg)

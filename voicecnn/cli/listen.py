@@ -23,21 +23,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import typer
 
-from voicecnn.cli._options import (
-    MaxSegmentOpt,
-    MinSilenceOpt,
-    MinSpeechOpt,
-    ModelOpt,
-    NegThresholdOpt,
-    PadOpt,
-    ThresholdOpt,
-    detect_cfg,
-)
+from voicecnn.cli._options import ModelOpt, detection_options
 from voicecnn.cli._render import err_console, error, out_console
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from voicecnn.detection import DetectCfg
     from voicecnn.stream import SpeechEvent
 
 
@@ -163,6 +155,7 @@ def _panel(level: float, prob: float, speaking: bool, log: deque[str], elapsed: 
     return Panel(text, title="voicecnn listen", subtitle="Ctrl-C to stop")
 
 
+@detection_options
 def listen(
     device: Annotated[
         str | None, typer.Option("--device", "-d", help="Input device index or name part.",
@@ -185,12 +178,7 @@ def listen(
                                    show_default="until Ctrl-C")
     ] = None,
     model: ModelOpt = None,
-    threshold: ThresholdOpt = 0.5,
-    neg_threshold: NegThresholdOpt = None,
-    min_speech: MinSpeechOpt = 0.25,
-    min_silence: MinSilenceOpt = 0.1,
-    pad: PadOpt = 0.03,
-    max_segment: MaxSegmentOpt = None,
+    cfg: DetectCfg = None,  # type: ignore[assignment]  # the detection options
 ) -> None:
     """Detect speech live from a microphone; Ctrl-C stops with a summary."""
     sd = import_sounddevice()
@@ -209,7 +197,6 @@ def listen(
         raise typer.Exit(code=1) from None
     capture_rate = int(rate or info["default_samplerate"])
     try:
-        cfg = detect_cfg(threshold, neg_threshold, min_speech, min_silence, pad, max_segment)
         net = vc.load_model(model)
         det = StreamingDetector(net, cfg, sample_rate=capture_rate)
     except vc.VoiceCNNError as e:
@@ -217,7 +204,8 @@ def listen(
         raise typer.Exit(code=1) from None
     writer = None
     if save_speech is not None:
-        keep_s = det.lookahead_s + min_speech + pad + max(min_silence, 2 * pad) + 2.0
+        keep_s = (det.lookahead_s + cfg.min_speech_s + cfg.pad_s
+                  + max(cfg.min_silence_s, 2 * cfg.pad_s) + 2.0)
         writer = UtteranceWriter(save_speech, capture_rate, keep_s)
     blocks: queue.Queue[np.ndarray] = queue.Queue()
     overflows = 0
@@ -266,7 +254,7 @@ def listen(
     def refresh() -> None:
         if live is not None:
             live.update(_panel(state.level, state.prob, state.speaking, log,
-                               state.samples / capture_rate, name, threshold), refresh=True)
+                               state.samples / capture_rate, name, cfg.threshold), refresh=True)
 
     # Ctrl-C sets a flag checked between blocks, so it never lands inside the detector.
     stop = threading.Event()

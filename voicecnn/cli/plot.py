@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from voicecnn.cli._options import (
-    MaxSegmentOpt,
-    MinSilenceOpt,
-    MinSpeechOpt,
-    ModelOpt,
-    NegThresholdOpt,
-    PadOpt,
-    ThresholdOpt,
-    detect_cfg,
-)
+from voicecnn.cli._options import ModelOpt, detection_options
 from voicecnn.cli._render import error, write_stdout
 
+if TYPE_CHECKING:
+    from voicecnn.detection import DetectCfg
 
+
+@detection_options
 def plot(
     audio: Annotated[Path, typer.Argument(metavar="FILE", help="Audio file.", show_default=False)],
     out: Annotated[
@@ -33,12 +28,7 @@ def plot(
         ),
     ] = None,
     model: ModelOpt = None,
-    threshold: ThresholdOpt = 0.5,
-    neg_threshold: NegThresholdOpt = None,
-    min_speech: MinSpeechOpt = 0.25,
-    min_silence: MinSilenceOpt = 0.1,
-    pad: PadOpt = 0.03,
-    max_segment: MaxSegmentOpt = None,
+    cfg: DetectCfg = None,  # type: ignore[assignment]  # the detection options
 ) -> None:
     """Draw waveform, log-mel spectrogram, speech probability and segments of AUDIO.
 
@@ -50,7 +40,6 @@ def plot(
     dst = Path(f"{audio.stem}.png") if out is None else out
     try:
         require_matplotlib()
-        cfg = detect_cfg(threshold, neg_threshold, min_speech, min_silence, pad, max_segment)
         det = vc.detect_file(vc.load_model(model), audio, cfg)
         plot_detection(audio, det, dst, cfg=cfg)
     except vc.VoiceCNNError as e:

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from voicecnn.cli._options import (
-    MaxSegmentOpt,
-    MinSilenceOpt,
-    MinSpeechOpt,
-    ModelOpt,
-    NegThresholdOpt,
-    PadOpt,
-    ThresholdOpt,
-    detect_cfg,
-)
+from voicecnn.cli._options import ModelOpt, detection_options
 from voicecnn.cli._render import error, info, progress, write_stdout
-from voicecnn.cli.detect import expand_inputs, output_path
 from voicecnn.escape import terminal
+
+if TYPE_CHECKING:
+    from voicecnn.detection import DetectCfg
 
 
 class KeepChoice(StrEnum):
@@ -30,6 +23,7 @@ class KeepChoice(StrEnum):
     silence = "silence"
 
 
+@detection_options
 def split(
     paths: Annotated[
         list[str],
@@ -52,12 +46,7 @@ def split(
         ),
     ] = None,
     model: ModelOpt = None,
-    threshold: ThresholdOpt = 0.5,
-    neg_threshold: NegThresholdOpt = None,
-    min_speech: MinSpeechOpt = 0.25,
-    min_silence: MinSilenceOpt = 0.1,
-    pad: PadOpt = 0.03,
-    max_segment: MaxSegmentOpt = None,
+    cfg: DetectCfg = None,  # type: ignore[assignment]  # the detection options
 ) -> None:
     """Write the speech segments of audio files as files, at the original rate and channels.
 
@@ -70,39 +59,41 @@ def split(
     WAV, FLAC and OGG keep their container and sample format; other inputs become WAV.
     """
     import voicecnn as vc
+    from voicecnn.corpus import iter_recordings, output_path
     from voicecnn.split import keep_file, split_file
 
-    files, problems = expand_inputs(paths)
-    for msg in problems:
-        error(msg)
     try:
-        cfg = detect_cfg(threshold, neg_threshold, min_speech, min_silence, pad, max_segment)
         net = vc.load_model(model)
     except vc.VoiceCNNError as e:
         error(str(e))
         raise typer.Exit(code=1) from None
-    failed = len(problems)
-    taken: set[Path] = set()
-    with progress(len(files)) as bar:
-        task = bar.add_task("splitting", total=len(files))
-        for path in files:
-            stem = output_path(out, path, "", taken).name  # x, x_2... for x.wav in two folders
+    failed = total = 0
+    with progress(len(paths)) as bar:
+        task = bar.add_task("splitting", total=None)
+        for rec in iter_recordings(paths):
+            total += 1
+            if isinstance(rec, str):
+                error(rec)
+                failed += 1
+                continue
+            path, where = rec.path, output_path(out, rec, "")  # the input tree, mirrored
+            folder, stem = where.parent, where.name
             try:
                 segments = vc.detect_file(net, path, cfg).segments
                 if not segments and keep is not KeepChoice.silence:
                     info(f"{path}: no speech found, nothing written")
                 elif keep is None:
-                    clips = split_file(path, segments, out, stem=stem)
+                    clips = split_file(path, segments, folder, stem=stem)
                     write_stdout("".join(
                         f"{terminal(str(c.path))}\t{c.start:.3f}\t{c.end:.3f}\n" for c in clips
                     ))
                 else:
-                    kept = keep_file(path, segments, out, keep=keep.value, stem=stem)
+                    kept = keep_file(path, segments, folder, keep=keep.value, stem=stem)
                     write_stdout(f"{terminal(str(kept.path))}\n{terminal(str(kept.sidecar))}\n")
             except vc.VoiceCNNError as e:
                 error(str(e))
                 failed += 1
             bar.advance(task)
     if failed:
-        error(f"{failed} of {len(files) + len(problems)} input(s) failed")
+        error(f"{failed} of {total} input(s) failed")
         raise typer.Exit(code=1)

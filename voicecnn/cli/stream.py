@@ -9,19 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from voicecnn.cli._options import (
-    MaxSegmentOpt,
-    MinSilenceOpt,
-    MinSpeechOpt,
-    ModelOpt,
-    NegThresholdOpt,
-    PadOpt,
-    ThresholdOpt,
-    detect_cfg,
-)
+from voicecnn.cli._options import ModelOpt, detection_options
 from voicecnn.cli._render import error
 
 if TYPE_CHECKING:
+    from voicecnn.detection import DetectCfg
     from voicecnn.stream import StreamUpdate
 
 
@@ -59,6 +51,7 @@ class _Tally:
                 self.speech_s += ev.time_s - self._start_s
 
 
+@detection_options
 def stream(
     rate: Annotated[
         int, typer.Option("--rate", "-r", min=1000, max=768000,
@@ -71,12 +64,7 @@ def stream(
         SampleFormatChoice, typer.Option("--sample-format", help="Encoding of raw input.")
     ] = SampleFormatChoice.s16le,
     model: ModelOpt = None,
-    threshold: ThresholdOpt = 0.5,
-    neg_threshold: NegThresholdOpt = None,
-    min_speech: MinSpeechOpt = 0.25,
-    min_silence: MinSilenceOpt = 0.1,
-    pad: PadOpt = 0.03,
-    max_segment: MaxSegmentOpt = None,
+    cfg: DetectCfg = None,  # type: ignore[assignment]  # the detection options
     frames: Annotated[
         bool, typer.Option("--frames", help="Also print every frame's probability.")
     ] = False,
@@ -96,7 +84,6 @@ def stream(
 
     source = sys.stdin.buffer
     try:
-        cfg = detect_cfg(threshold, neg_threshold, min_speech, min_silence, pad, max_segment)
         net = vc.load_model(model)
         sniff = source.read(4)
         if sniff in (b"RIFF", b"RF64"):

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voicecnn.audio import audio_duration_s
+from voicecnn.audio import AUDIO_SUFFIXES, audio_duration_s
 from voicecnn.data.issue import Issue
 from voicecnn.errors import AudioError
 
 __all__ = ["AUDIO_SUFFIXES", "check_audio", "list_files"]
-
-AUDIO_SUFFIXES: frozenset[str] = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf"}
-)
-"""File suffixes (lower case) taken as audio when scanning folders."""
 
 
 def list_files(folder: Path, issues: list[Issue]) -> list[Path] | None:

@@ -30,7 +30,6 @@ __all__ = [
     "coloured_noise",
     "hum",
     "make_mixture",
-    "melody",
     "random_crop",
     "reverberate",
     "rms_db",
@@ -180,88 +179,6 @@ def clicks(n: int, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
     return _unit_rms(x)
 
 
-def melody(n: int, rng: np.random.Generator, sample_rate: int = 16000) -> F32:
-    """A voice-like instrument: a monophonic lead whose notes glide and bend, with vibrato.
-
-    The lead is a harmonic tone (random spectral tilt, odd harmonics only at times) through one to
-    three fixed resonances: its pitch moves as a voice's does while its timbre stays put, as an
-    instrument's does and a talker's does not. Half the time a drum pattern (kick, snare, hi-hat)
-    plays under it and a held drone (:func:`hum`) beside it. A hard negative for nets that take
-    any gliding, vibrating harmonic stack for speech. Unit RMS.
-    """
-    t_ctl = np.arange(0.0, n / sample_rate + 0.01, 0.005)  # pitch and loudness every 5 ms
-    centre = 12 * np.log2(rng.uniform(90.0, 700.0) / 440.0)  # semitones re A4
-    semis = np.zeros_like(t_ctl)
-    env = np.zeros_like(t_ctl)
-    beat = rng.uniform(0.12, 0.5)
-    at, note = 0.0, centre + rng.uniform(-3.0, 3.0)
-    glide_s = rng.uniform(0.01, 0.15)
-    while at < t_ctl[-1]:
-        dur = beat * float(rng.choice([0.5, 1.0, 1.0, 2.0, 3.0, 4.0]))
-        prev = note
-        note = float(np.clip(note + rng.integers(-5, 6), centre - 9, centre + 9))
-        seg = (t_ctl >= at) & (t_ctl < at + dur)
-        tt = t_ctl[seg] - at
-        contour = note + (prev - note) * np.exp(-tt / glide_s)  # portamento from the last note
-        if rng.random() < 0.3:  # a bend through the note
-            contour += rng.uniform(-2.0, 2.0) * np.clip(tt / dur, 0.0, 1.0)
-        rate, depth = rng.uniform(4.0, 8.0), rng.uniform(0.0, 0.8)
-        onset = np.clip((tt - rng.uniform(0.0, 0.2)) / 0.1, 0.0, 1.0)  # vibrato sets in late
-        contour += depth * onset * np.sin(2 * np.pi * rate * tt + rng.uniform(0, 2 * np.pi))
-        semis[seg] = contour
-        attack, release = rng.uniform(0.005, 0.08), rng.uniform(0.02, 0.2)
-        rest = rng.random() < 0.2  # a silent beat now and then
-        shape = np.minimum(tt / attack, 1.0) * np.clip((dur - tt) / release, 0.2, 1.0)
-        env[seg] = 0.0 if rest else shape
-        at += dur
-    t = np.arange(n) / sample_rate
-    f0 = 440.0 * 2 ** (np.interp(t, t_ctl, semis) / 12)
-    amp = np.interp(t, t_ctl, env)
-    # one period of the harmonic tone, band-limited at the highest pitch, read at the phase
-    tilt, odd_only = rng.uniform(0.6, 2.0), rng.random() < 0.3
-    ks = np.arange(1, max(2, min(41, int(0.45 * sample_rate / f0.max()) + 1)))
-    ks = ks[ks % 2 == 1] if odd_only else ks
-    grid = 2 * np.pi * np.arange(2048) / 2048
-    table = (np.sin(np.outer(grid, ks) + rng.uniform(0, 2 * np.pi, ks.size)) / ks**tilt).sum(1)
-    cycles = np.cumsum(f0) / sample_rate
-    lead = table[((cycles % 1.0) * 2048).astype(np.int64) % 2048]
-    lead = lead * amp * (1.0 + 0.02 * rng.standard_normal(n))  # a little breath
-    body = np.zeros(n)
-    for _ in range(int(rng.integers(1, 4))):  # fixed resonances: the instrument's body
-        fc = rng.uniform(300.0, 3500.0)
-        sos = signal.butter(2, [fc / 1.3, min(fc * 1.3, sample_rate / 2 - 100)], btype="band",
-                            fs=sample_rate, output="sos")
-        body += signal.sosfilt(sos, lead) * rng.uniform(0.5, 2.0)
-    x = _unit_rms(lead + body)
-    if rng.random() < 0.5:
-        x = x + rng.uniform(0.2, 0.8) * _drums(n, rng, beat / 2, sample_rate)
-        x = x + rng.uniform(0.1, 0.5) * hum(n, rng, sample_rate)  # a held drone
-    return _unit_rms(x)
-
-
-def _drums(n: int, rng: np.random.Generator, step_s: float, sample_rate: int) -> F32:
-    """A looped random drum pattern: kicks (falling sine), snares and hi-hats (noise bursts)."""
-    steps = int(rng.choice([8, 16]))
-    pattern = rng.integers(0, 4, steps)  # 0 rest, 1 kick, 2 snare, 3 hi-hat
-    x = np.zeros(n)
-    for i, at in enumerate(range(0, n, max(1, int(step_s * sample_rate)))):
-        kind = pattern[i % steps]
-        if kind == 0:
-            continue
-        length = int((0.25 if kind == 1 else 0.12 if kind == 2 else 0.04) * sample_rate)
-        tt = np.arange(length) / sample_rate
-        if kind == 1:
-            hit = np.sin(2 * np.pi * np.cumsum(50 + 100 * np.exp(-tt / 0.03)) / sample_rate)
-        else:
-            lo = 1500.0 if kind == 2 else 6000.0
-            sos = signal.butter(2, [lo, min(lo * 3, sample_rate / 2 - 100)], btype="band",
-                                fs=sample_rate, output="sos")
-            hit = signal.sosfilt(sos, rng.standard_normal(length)) * 3
-        hit *= np.exp(-tt / (length / sample_rate / 4))
-        _place(x, hit.astype(np.float32), at)
-    return _unit_rms(x)
-
-
 def babble(speech: Sequence[Source], n: int, rng: np.random.Generator, n_talkers: int = 6) -> F32:
     """Crowd babble: ``n_talkers`` random speech crops summed at random levels, unit RMS."""
     x = np.zeros(n, dtype=np.float64)
@@ -360,11 +277,16 @@ class MixCfg:
             floors (which their labels call non-speech), as in studio or close-talk audio.
         clean_snr_db: Speech-to-background range of those clean mixtures.
         level_dbfs: Overall mixture RMS range after everything (quiet levels included).
+        p_floor: Chance of a recording chain's noise floor added after the level is set: a
+            mixture brought down to -70 dBFS keeps the hiss a real quiet recording has instead
+            of falling into silence.
+        floor_dbfs: RMS range of that floor (coloured noise), in dB relative to full scale.
+        label_db: How far below an utterance's loudest frame (within its crop) its speech labels
+            reach (positive dB); frames further down are non-speech. At 35 the clips' own labels
+            are kept as they are (they use 35 dB); fewer dB end speech sooner, leaving breaths
+            and decays out.
         p_real_bg: Chance of a real non-speech background.
         p_synth_bg: Chance of a synthetic background (coloured noise, hum, tones, clicks).
-        p_melody: Chance of a synthetic voice-like lead (:func:`melody`: notes that glide and
-            vibrate, drums at times) in the background, from 6 dB under the rest of it to
-            12 dB over it.
         p_babble: Chance of low-level babble under the speech.
         babble_below_db: How far below the speech the babble sits.
         p_reverb: Chance of reverberating each utterance (synthetic or real RIR).
@@ -392,9 +314,11 @@ class MixCfg:
     p_clean: float = 0.0
     clean_snr_db: tuple[float, float] = (40.0, 70.0)
     level_dbfs: tuple[float, float] = (-55.0, -12.0)
+    p_floor: float = 0.0
+    floor_dbfs: tuple[float, float] = (-90.0, -65.0)
+    label_db: float = 35.0
     p_real_bg: float = 0.85
     p_synth_bg: float = 0.4
-    p_melody: float = 0.0
     p_babble: float = 0.1
     babble_below_db: tuple[float, float] = (12.0, 30.0)
     p_reverb: float = 0.5
@@ -411,6 +335,10 @@ class MixCfg:
         if not 0.0 < self.wet_label_db <= 80.0:
             raise ConfigError(
                 f"augment.wet_label_db = {self.wet_label_db!r}: use a number of dB in (0, 80]"
+            )
+        if not 0.0 < self.label_db <= 80.0:
+            raise ConfigError(
+                f"augment.label_db = {self.label_db!r}: use a number of dB in (0, 80]"
             )
 
     @property
@@ -470,10 +398,6 @@ def _background(
             rng.uniform(-25.0, 5.0) / 20
         )
         bg += synth
-    # p_melody draws only when set, so mixtures of configs without it stay as they were
-    if cfg.p_melody > 0 and rng.random() < cfg.p_melody:
-        lead = melody(n, rng, cfg.sample_rate) * np.sqrt(np.mean(bg**2))
-        bg += lead * 10 ** (rng.uniform(-6.0, 12.0) / 20)
     return bg
 
 
@@ -515,6 +439,14 @@ def make_mixture(
             t0 = int(rng.integers(0, t_total - len(crop.labels) + 1))
             wave = crop.wave.astype(np.float32)
             utt = crop.labels
+            # label_db draws nothing: mixtures of other configs stay as they were
+            if cfg.label_db < 35.0:
+                tight = speech_labels(
+                    wave, hop=cfg.hop, sample_rate=cfg.sample_rate, rel_db=-cfg.label_db
+                )
+                utt = np.minimum(utt, tight[: len(utt)])
+                if not utt.any():
+                    continue
             if rng.random() < cfg.p_reverb:
                 use_real = rirs and rng.random() < cfg.p_real_rir
                 rir = (
@@ -551,4 +483,8 @@ def make_mixture(
     if rng.random() < cfg.p_telephone:
         x = telephone(x, rng, cfg.sample_rate)
     x *= 10 ** ((rng.uniform(*cfg.level_dbfs) - rms_db(x)) / 20)
+    # p_floor draws only when set, so mixtures of configs without it stay as they were
+    if cfg.p_floor > 0 and rng.random() < cfg.p_floor:
+        floor = coloured_noise(n, rng, float(rng.uniform(0.0, 1.5)))
+        x = x + floor * np.float32(10 ** (rng.uniform(*cfg.floor_dbfs) / 20))
     return np.clip(x, -1.0, 1.0).astype(np.float32), labels

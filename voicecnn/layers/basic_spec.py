@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 
@@ -22,12 +21,6 @@ class BatchNormSpec(LayerSpec):
 
     channels: int
     eps: float = 1e-5
-
-    def build(self) -> Any:
-        """``nn.BatchNorm1d``."""
-        from torch import nn
-
-        return nn.BatchNorm1d(self.channels, eps=self.eps)
 
     def step(self, params: Params, shape: Shape) -> Step:
         """An :class:`AffineStep`."""
@@ -66,12 +59,6 @@ class UnsqueezeSpec(LayerSpec):
 
     channels: int
 
-    def build(self) -> Any:
-        """``nn.Unflatten(1, (1, channels))``."""
-        from torch import nn
-
-        return nn.Unflatten(1, (1, self.channels))
-
     def step(self, params: Params, shape: Shape) -> Shape:
         """Same memory order: only the frames' shape changes."""
         if shape != (1, self.channels):
@@ -82,12 +69,6 @@ class UnsqueezeSpec(LayerSpec):
 @dataclass(frozen=True)
 class FlattenSpec(LayerSpec):
     """(B, C, H, T) -> (B, C * H, T): a 2-D map becomes the channels of 1-D layers."""
-
-    def build(self) -> Any:
-        """``nn.Flatten(1, 2)``."""
-        from torch import nn
-
-        return nn.Flatten(1, 2)
 
     def step(self, params: Params, shape: Shape) -> Step | Shape:
         """A transposing copy: frames are stored row-major, torch's channels are c * H + h."""

@@ -135,7 +135,10 @@ class ConvStack(nn.Module):
         super().__init__()
         self.spec = ConvStackSpec(c_in, tuple(stages), dims)
         self.dims: Dims = dims
-        self.layers = nn.Sequential(*(s.build() for s in self.spec.layers()))
+        self.layers = nn.Sequential(
+            *(ConvNormAct.from_spec(s) if isinstance(s, ConvNormActSpec) else max_pool(s)
+              for s in self.spec.layers())
+        )
         self.out_channels = self.spec.out_channels
         self.time_stride = self.spec.time_stride
         self.height_stride = self.spec.height_stride

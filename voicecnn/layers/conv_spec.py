@@ -59,12 +59,6 @@ class ConvNormActSpec(LayerSpec):
         """(past, future) zero padding along time."""
         return time_padding(self.k, self.dilation, self.lookahead)
 
-    def build(self) -> Any:
-        """The torch :class:`~voicecnn.layers.ConvNormAct`."""
-        from voicecnn.layers.conv import ConvNormAct
-
-        return ConvNormAct.from_spec(self)
-
     def step(self, params: Params, shape: Shape) -> Step:
         """A :class:`ConvStep` with the batch norm folded into the weights."""
         return ConvStep(self, params, shape)
@@ -211,12 +205,6 @@ class MaxPoolSpec(LayerSpec):
     def padding(self) -> tuple[int, ...]:
         """Padding per axis: ``kernel // 2`` where the stride is 1, else none."""
         return tuple(k // 2 if s == 1 else 0 for k, s in zip(self.kernel, self.stride, strict=True))
-
-    def build(self) -> Any:
-        """The torch max-pool module."""
-        from voicecnn.layers.conv import max_pool
-
-        return max_pool(self)
 
     def step(self, params: Params, shape: Shape) -> Step:
         """A :class:`PoolStep`."""
@@ -365,12 +353,6 @@ class ConvStackSpec(LayerSpec):
                 future += (k_t - 1) * stride_t
             stride_t *= s_t
         return past, future
-
-    def build(self) -> Any:
-        """The torch :class:`~voicecnn.layers.ConvStack`."""
-        from voicecnn.layers.conv import ConvStack
-
-        return ConvStack(self.c_in, self.stages, dims=self.dims)
 
     def step(self, params: Params, shape: Shape) -> Step:
         """A stack is walked into (see :func:`voicecnn.layers.step.leaves`)."""

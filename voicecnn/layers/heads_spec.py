@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 
@@ -21,12 +20,6 @@ class FrameHeadSpec(LayerSpec):
     in_channels: int
     num_classes: int = 1
     dropout: float = 0.0
-
-    def build(self) -> Any:
-        """The torch :class:`~voicecnn.layers.FrameHead`."""
-        from voicecnn.layers.heads import FrameHead
-
-        return FrameHead(self.in_channels, self.num_classes, dropout=self.dropout)
 
     def step(self, params: Params, shape: Shape) -> Step:
         """A :class:`ProjectStep` (logits, one row of ``num_classes`` per frame)."""

@@ -5,7 +5,8 @@ hyper-parameters, its shape and time-padding arithmetic, and the numpy step that
 in ``<module>_spec.py``, and the torch module built from that spec in ``<module>.py``. A model
 family describes its layers once, as a tree of specs built from its config
 (:func:`voicecnn.models.vad_spec.vad_spec`); the torch model and the numpy engine
-(:mod:`voicecnn.engine`) are both built by walking that tree, so a new architecture assembled
+(:mod:`voicecnn.engine`) are both built by walking that tree (the torch side by
+:func:`voicecnn.models.build.build_module`), so a new architecture assembled
 from existing layers runs in both with no new code, and a layer type cannot be defined without
 its numpy step (``LayerSpec.step`` is abstract).
 
@@ -174,7 +175,8 @@ class LayerSpec(ABC):
     """A torch-free description of one layer: hyper-parameters and the numpy step.
 
     Subclasses are frozen dataclasses. ``step`` is abstract: a layer type without a numpy
-    step cannot be instantiated. ``build`` makes the torch module (importing torch).
+    step cannot be instantiated. Torch modules are built from specs by
+    :func:`voicecnn.models.build.build_module` (a spec module imports no torch module).
     """
 
     @abstractmethod
@@ -182,10 +184,6 @@ class LayerSpec(ABC):
         """The numpy step of this layer for input frames of ``shape``, reading its tensors
         from ``params``; or only the output shape, for a layer that merely relabels frames
         (same memory order, no computation); a frontend returns a :class:`SampleStep`."""
-
-    @abstractmethod
-    def build(self) -> object:
-        """The torch module of this layer (imports torch)."""
 
     def children(self) -> tuple[tuple[str, LayerSpec], ...]:
         """Named sub-layers, in data-flow order; empty for a leaf."""
@@ -210,14 +208,6 @@ class Seq(LayerSpec):
     def step(self, params: Params, shape: Shape) -> Step | Shape:
         """A container has no step of its own: :func:`leaves` walks into it."""
         raise TypeError("Seq is walked by leaves(), not stepped")
-
-    def build(self) -> object:
-        """An ``nn.Sequential`` of the layers' modules, with their names."""
-        from collections import OrderedDict
-
-        from torch import nn
-
-        return nn.Sequential(OrderedDict((n, s.build()) for n, s in self.layers))  # type: ignore[misc]
 
 
 def leaves(spec: LayerSpec, prefix: str = "") -> Iterator[tuple[str, LayerSpec]]:

@@ -21,6 +21,7 @@ from torch import nn
 from voicecnn.frontend import FrameLogMel
 from voicecnn.layers import ConvStack, FrameHead
 from voicecnn.models._registry import register_model
+from voicecnn.models.build import build_module
 from voicecnn.models.vad_spec import VARIANTS, VadCnnCfg, context_frames, vad_spec
 
 __all__ = ["VadCnn", "VadCnnCfg"]
@@ -48,7 +49,7 @@ class VadCnn(nn.Module):
         # [unsqueeze], stack, [flatten, temporal], head.
         self.spec = vad_spec(cfg)
         for name, layer in self.spec.layers:
-            self.add_module(name, layer.build())  # type: ignore[arg-type]
+            self.add_module(name, build_module(layer))
         if "temporal" not in self._modules:
             self.temporal = None
         self.context_frames: tuple[int, int] = context_frames(cfg)
