@@ -9,8 +9,14 @@ nothing here returns silent garbage.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import functools
 import math
 import os
+import re
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,7 @@ import soundfile
 import soxr
 
 from voicecnn.errors import AudioError, ConfigError
+from voicecnn.paths import why_missing
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -75,13 +82,15 @@ def _checked_file(path: str | os.PathLike[str]) -> Path:
     where = _quote(path)
     try:
         stat = file.stat()
-    except FileNotFoundError as e:
-        raise AudioError(f"cannot read {where}: file not found") from e
+    except FileNotFoundError as e:  # or a broken symbolic link: say which
+        raise AudioError(why_missing(file)) from e
     except NotADirectoryError as e:
         raise AudioError(f"cannot read {where}: a parent of it is not a directory") from e
     except PermissionError as e:
         raise AudioError(f"cannot read {where}: permission denied") from e
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise AudioError(f"cannot read {where}: symbolic link loop") from e
         raise AudioError(f"cannot read {where}: {e.strerror or 'cannot access file'}") from e
     if file.is_dir():
         raise AudioError(f"cannot read {where}: is a directory, not an audio file")
@@ -105,6 +114,143 @@ def _check_rate(rate: int, name: str) -> int:
     return int(rate)
 
 
+_PLACEHOLDER_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFFFFFFFFFF})
+"""Chunk sizes a writer that could not seek back leaves in a header: unknown, not a promise."""
+_SIZE_LINE = re.compile(
+    r"^\s*(data|SSND|RIFF|riff|FORM)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE
+)
+_MPEG_SLACK = 2 * 1152  # an MP3's frame count without a Xing header is an estimate
+_DECODER_NOISE = (  # what libogg and libmpg123 say when they skip damaged data
+    "corrupted bitstream", "reports a hole", "illegal audio-mpeg-header", "resync",
+    "skipped ",
+)
+
+
+@contextlib.contextmanager
+def _captured_stderr(active: bool = True) -> Iterator[list[str]]:
+    """Catch what C decoders write to file descriptor 2 (libmpg123's "Note:" lines), so it
+    never reaches the user's terminal; the text is handed back as evidence of corruption.
+    Only around the decoder calls that write there (opening any file, reading an MP3): fd 2
+    is the whole process's."""
+    lines: list[str] = []
+    if not active:
+        yield lines
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters): leave it alone
+        yield lines
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read(65536).decode("utf-8", "replace").splitlines())
+
+
+def _is_mpeg(handle: soundfile.SoundFile) -> bool:
+    return str(handle.format).upper() == "MP3" or str(handle.subtype).upper().startswith("MPEG")
+
+
+def _declared_problem(handle: soundfile.SoundFile, file: Path) -> str | None:
+    """What is wrong with a just-opened file, judged from its header: a data chunk larger than
+    the file (WAV, AIFF, W64... cut short), or an Ogg stream whose last page is incomplete or
+    not marked as the end of the stream."""
+    matches = sorted(  # the data chunk's own size first: the clearest figure
+        _SIZE_LINE.finditer(handle.extra_info), key=lambda m: m.group(1) not in ("data", "SSND")
+    )
+    for match in matches:
+        declared, actual = int(match.group(2)), int(match.group(3))
+        # a container size a few bytes off (a pad byte) is common in files that are whole
+        slack = 0 if match.group(1) in ("data", "SSND") else 64
+        if declared not in _PLACEHOLDER_SIZES and actual + slack < declared:
+            return (
+                f"truncated: its header declares {declared} bytes of {match.group(1)}, the "
+                f"file holds {actual}"
+            )
+    if str(handle.format).upper() == "OGG":
+        return _ogg_tail_problem(file)
+    return None
+
+
+@functools.cache
+def _ogg_crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else crc << 1
+        table.append(crc)
+    return tuple(table)
+
+
+def _ogg_crc(data: bytes) -> int:
+    """Ogg's page checksum (CRC-32, polynomial 0x04C11DB7, not reflected: not zlib's)."""
+    crc = 0
+    table = _ogg_crc_table()
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ table[(crc >> 24) ^ byte]
+    return crc
+
+
+def _ogg_tail_problem(file: Path) -> str | None:
+    """An Ogg file ends with a complete page (checksum right) flagged end-of-stream; anything
+    else means it was cut short."""
+    with file.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        start = max(0, size - 70_000)  # a page is at most 65,307 bytes
+        f.seek(start)
+        tail = f.read()
+    at = len(tail)
+    while (at := tail.rfind(b"OggS", 0, at)) >= 0:
+        if at + 27 > len(tail):
+            continue
+        n_seg = tail[at + 26]
+        end = at + 27 + n_seg + sum(tail[at + 27 : at + 27 + n_seg])
+        page = bytearray(tail[at:end])
+        if end > len(tail) or len(page) < 27:
+            continue
+        stored = int.from_bytes(page[22:26], "little")
+        page[22:26] = b"\0\0\0\0"
+        if _ogg_crc(bytes(page)) != stored:
+            continue
+        if start + end != size:
+            return "truncated: the file ends inside an Ogg page"
+        if not tail[at + 5] & 0x04:
+            return "truncated: its last Ogg page is not the end of the stream"
+        return None
+    return "truncated or corrupt: no complete Ogg page at its end"
+
+
+def _read_problem(
+    handle: soundfile.SoundFile, n_read: int, decoder_lines: list[str]
+) -> str | None:
+    """What reading a whole file showed: fewer samples than its header promised, or a decoder
+    that had to skip damaged data."""
+    noise = [
+        line for line in (*handle.extra_info.splitlines(), *decoder_lines)
+        if any(word in line.lower() for word in _DECODER_NOISE)
+        and not line.startswith("File :")
+    ]
+    if noise:
+        return f"corrupt: the decoder skipped damaged data ({noise[0].strip()[:80]})"
+    slack = _MPEG_SLACK if _is_mpeg(handle) else 0
+    # libsndfile says SF_COUNT_MAX frames where a header leaves the length open (streamed FLAC)
+    if 0 < handle.frames < 2**62 and n_read + slack < handle.frames:
+        rate = handle.samplerate
+        return (
+            f"truncated: holds {n_read / rate:.2f} s of the {handle.frames / rate:.2f} s its "
+            "header declares"
+        )
+    return None
+
+
 def read_audio(path: str | os.PathLike[str]) -> tuple[npt.NDArray[np.float32], int]:
     """Read an audio file as it is stored: native sample rate and all channels.
 
@@ -122,9 +268,19 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[npt.NDArray[np.float32], i
     file = _checked_file(path)
     where = _quote(path)
     try:
-        samples, sample_rate = soundfile.read(file, dtype="float32", always_2d=True)
+        with _captured_stderr():
+            handle = soundfile.SoundFile(file)
+        with handle:
+            problem = _declared_problem(handle, file)
+            if problem is None:
+                with _captured_stderr(_is_mpeg(handle)) as decoder_lines:
+                    samples = handle.read(dtype="float32", always_2d=True)
+                sample_rate = handle.samplerate
+                problem = _read_problem(handle, samples.shape[0], decoder_lines)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as e:
         raise AudioError(f"cannot read {where}: {_UNREADABLE}") from e
+    if problem is not None:
+        raise AudioError(f"cannot read {where}: {problem}")
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
         raise AudioError(f"{where} holds no audio samples")
@@ -195,9 +351,14 @@ def iter_audio(
     file = _checked_file(path)
     where = _quote(path)
     try:
-        handle = soundfile.SoundFile(file)
+        with _captured_stderr():
+            handle = soundfile.SoundFile(file)
+        problem = _declared_problem(handle, file)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as e:
         raise AudioError(f"cannot read {where}: {_UNREADABLE}") from e
+    if problem is not None:
+        handle.close()
+        raise AudioError(f"cannot read {where}: {problem}")
     if handle.samplerate <= 0:
         handle.close()
         raise AudioError(f"{where} declares an invalid sample rate of {handle.samplerate} Hz")
@@ -221,12 +382,19 @@ def _iter_blocks(
         )
         n_read = n_out = 0
         last = False
+        decoder_lines: list[str] = []
+        mpeg = _is_mpeg(handle)
         while not last:
             try:
-                block = handle.read(block_frames, dtype="float32", always_2d=True)
+                with _captured_stderr(mpeg) as lines:
+                    block = handle.read(block_frames, dtype="float32", always_2d=True)
             except (soundfile.LibsndfileError, RuntimeError, OSError) as e:
                 raise AudioError(f"cannot read {where}: {_UNREADABLE}") from e
+            decoder_lines += lines
             last = block.shape[0] < block_frames
+            if last and (problem := _read_problem(handle, n_read + block.shape[0],
+                                                  decoder_lines)):
+                raise AudioError(f"cannot read {where}: {problem}")
             if not np.isfinite(block).all():
                 raise AudioError(f"{where} contains NaN or infinite samples")
             n_read += block.shape[0]

@@ -22,7 +22,15 @@ from safetensors import SafetensorError
 from voicecnn._io import atomic_write_bytes, read_bytes
 from voicecnn.config import cfg_from_dict, cfg_to_dict, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
-from voicecnn.models.vad_spec import VARIANTS, VadCnnCfg
+from voicecnn.metadata import (
+    build_checked,
+    check_config,
+    check_context,
+    check_finite,
+    check_shapes_if_torch,
+    decode_metadata,
+)
+from voicecnn.models.vad_spec import VARIANTS, VadCnnCfg, context_frames
 
 if TYPE_CHECKING:
     from torch import nn
@@ -117,17 +125,8 @@ def read_metadata(name_or_path: str | Path) -> dict[str, Any]:
 
 
 def _decoded(meta: dict[str, str], where: str = "weights") -> dict[str, Any]:
-    """Raw safetensors metadata as arch, config and card (dicts)."""
-    out: dict[str, Any] = {"arch": meta["arch"]}
-    for key in ("config", "card"):
-        try:
-            value = json.loads(meta[key]) if key in meta else {}
-        except json.JSONDecodeError as e:
-            raise CheckpointError(f"'{where}': metadata {key!r} is not JSON ({e.msg})") from e
-        if not isinstance(value, dict):
-            raise CheckpointError(f"'{where}': metadata {key!r} must be a JSON object")
-        out[key] = value
-    return out
+    """Raw safetensors metadata as arch, config and card (dicts), each checked for type."""
+    return decode_metadata(meta, where)
 
 
 def bundled_models() -> list[str]:
@@ -222,9 +221,14 @@ def _numpy_model(data: bytes, where: str, meta: dict[str, str]) -> NumpyVad:
 
     arch = meta["arch"]
     config = _decoded(meta, where)["config"]
+    check_config(config, where)  # every field's type, range and caps before anything is built
     try:
         cfg = cfg_from_dict(VadCnnCfg, config, where=f"{where}: config")
-        return NumpyVad(cfg, _tensors(data, where), arch=arch)
+        check_context(context_frames(cfg), cfg.frontend.hop_s, where)
+        tensors = _tensors(data, where)
+        check_finite(tensors, where, arch)
+        check_shapes_if_torch(arch, cfg, tensors, where)
+        return NumpyVad(cfg, tensors, arch=arch)
     except (ConfigError, ValueError, TypeError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
@@ -251,22 +255,9 @@ def load_module(name_or_path: str | Path | None = None, *, device: str = "cpu") 
 def _load_with_metadata(name_or_path: str | Path) -> tuple[Any, dict[str, Any]]:
     """The model of a weights file or bundled model (on the CPU) and its decoded metadata,
     from one read of the file."""
-    from voicecnn.models import create_model, is_model
-
     data, where = _locate(name_or_path)
     tensors, meta = _read(data, where)
-    arch = meta["arch"]
-    if not is_model(arch):
-        raise CheckpointError(f"'{where}' needs architecture {arch!r}, unknown to this voicecnn")
-    model = create_model(arch)
-    try:
-        cfg = cfg_from_dict(type(model.cfg), json.loads(meta["config"]), where=where)
-        model = type(model)(cfg)
-        model.load_state_dict(tensors, strict=True)
-    except (ConfigError, json.JSONDecodeError, RuntimeError, ValueError, TypeError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"'{where}' does not match architecture {arch!r}: {msg}") from e
-    return model, _decoded(meta, where)
+    return build_checked(meta, tensors, where)  # every field checked before building
 
 
 def average_weights(

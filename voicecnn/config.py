@@ -21,6 +21,7 @@ __all__ = [
     "apply_overrides",
     "cfg_from_dict",
     "cfg_to_dict",
+    "check_fields",
     "dumps_toml",
     "jsonable",
     "load_toml",
@@ -71,8 +72,46 @@ def cfg_from_dict(cls: type[T], data: dict[str, Any], *, where: str = "config") 
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError) as e:
+    except FieldError as e:  # "c.toml.train" + "batch_size must be..."
+        raise ConfigError(f"{where}.{e}") from e
+    except (TypeError, ValueError, ConfigError) as e:
         raise ConfigError(f"{where}: {e}") from e
+
+
+def check_fields(cfg: Any, rules: dict[str, tuple[str, float, float]]) -> None:
+    """Check a config's numeric fields (its ``__post_init__`` calls this, so the check travels
+    with the class and every command shares it).
+
+    Args:
+        cfg: A dataclass instance.
+        rules: Field name -> (kind, low, high): kind ``int`` (an integer in [low, high]),
+            ``float`` (a finite number in [low, high]), ``float>`` (finite, in (low, high]) or
+            ``time`` (in (low, high] and may be ``inf``: no limit).
+
+    Raises:
+        ConfigError: Naming the first field that fails, its value and its range.
+    """
+    for name, (kind, low, high) in rules.items():
+        value = getattr(cfg, name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if kind == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+            span = f"an integer in [{int(low)}, {int(high)}]"
+        elif kind == "float":
+            ok = number and math.isfinite(value) and low <= value <= high
+            span = f"a finite number in [{low:g}, {high:g}]"
+        elif kind == "float>":
+            ok = number and math.isfinite(value) and low < value <= high
+            span = f"a positive number, at most {high:g}" if low == 0 else f"in ({low}, {high}]"
+        else:  # "time": a positive budget, inf = none
+            ok = number and (value == math.inf or (math.isfinite(value) and low < value <= high))
+            span = f"a positive number (at most {high:g}) or inf (no limit)"
+        if not ok:
+            raise FieldError(f"{name} must be {span}, got {value!r}")
+
+
+class FieldError(ConfigError):
+    """A config field out of its range; :func:`cfg_from_dict` prefixes the field's path."""
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

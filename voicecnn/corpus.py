@@ -28,6 +28,7 @@ from typing import IO
 
 from voicecnn.audio import AUDIO_SUFFIXES
 from voicecnn.errors import DataError
+from voicecnn.paths import why_missing
 
 __all__ = [
     "InputKind",
@@ -96,13 +97,23 @@ def input_kind(text: str) -> InputKind:
     return InputKind.glob if glob.has_magic(text) else InputKind.missing
 
 
-def _walk_audio(folder: Path) -> Iterator[Path]:
-    """Audio files under ``folder`` in sorted order, one directory listing in memory at a time."""
-    for top, dirs, names in os.walk(folder):
+def _walk_audio(folder: Path) -> Iterator[Path | str]:
+    """Audio files under ``folder`` in sorted order, one directory listing in memory at a time,
+    and a one-line problem per subfolder that cannot be listed (never skipped silently)."""
+    unlisted: list[str] = []
+
+    def onerror(e: OSError) -> None:
+        where = e.filename if e.filename is not None else folder
+        unlisted.append(f"cannot list '{where}': {e.strerror or 'unreadable'}")
+
+    for top, dirs, names in os.walk(folder, onerror=onerror):
+        yield from unlisted
+        unlisted.clear()
         dirs.sort()
         for name in sorted(names):
             if Path(name).suffix.lower() in AUDIO_SUFFIXES:
                 yield Path(top, name)
+    yield from unlisted
 
 
 def _glob_files(pattern: str) -> list[Path]:
@@ -179,7 +190,7 @@ def _iter_input(text: str) -> Iterator[_Entry]:
         empty = True
         for f in _walk_audio(path):
             empty = False
-            yield _Entry(f)
+            yield _Entry(None, problem=f) if isinstance(f, str) else _Entry(f)
         if empty:
             yield _Entry(None, problem=f"'{path}' contains no audio files")
     elif kind is InputKind.audio:
@@ -192,7 +203,7 @@ def _iter_input(text: str) -> Iterator[_Entry]:
     elif kind in (InputKind.file_list, InputKind.manifest):
         yield from _read_entries(path, kind)
     else:
-        yield _Entry(None, problem=f"cannot read '{path}': file not found")
+        yield _Entry(None, problem=why_missing(path))  # a symlink loop is not "not found"
 
 
 def _input_root(text: str) -> Path | None:

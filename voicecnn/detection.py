@@ -10,6 +10,7 @@ of any length are processed in bounded memory with the same result, and streams 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from voicecnn.audio import iter_audio, prepare_audio
 from voicecnn.engine import FILE_PIECE
 from voicecnn.errors import ConfigError
-from voicecnn.segments import Segment, SegmentRules
+from voicecnn.segments import Segment, SegmentRules, check_rule_s
 
 if TYPE_CHECKING:
     import torch
@@ -117,12 +118,22 @@ class DetectCfg:
     chunk_s: float = 30.0
 
     def __post_init__(self) -> None:
+        # Every value checked here, so each command and the library share one check and a bad
+        # value fails before any audio is read.
         if not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.neg_threshold is not None and not 0.0 <= self.neg_threshold <= self.threshold:
-            raise ConfigError(f"neg_threshold must be in [0, threshold], got {self.neg_threshold}")
-        if not self.chunk_s > 0:
-            raise ConfigError(f"chunk_s must be positive, got {self.chunk_s}")
+            raise ConfigError(
+                f"neg_threshold must be in [0, threshold = {self.threshold}], "
+                f"got {self.neg_threshold}"
+            )
+        check_rule_s(self.min_speech_s, "min_speech_s")
+        check_rule_s(self.min_silence_s, "min_silence_s")
+        check_rule_s(self.pad_s, "pad_s")
+        if self.max_segment_s is not None:
+            check_rule_s(self.max_segment_s, "max_segment_s", positive=True)
+        if not (math.isfinite(self.chunk_s) and 0 < self.chunk_s <= 3600):
+            raise ConfigError(f"chunk_s must be in (0, 3600] seconds, got {self.chunk_s}")
 
     def rules(self, frame_hop_s: float) -> SegmentRules:
         """These settings in whole frames of ``frame_hop_s`` seconds (validated)."""

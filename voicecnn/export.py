@@ -31,6 +31,7 @@ import torch
 from voicecnn._io import atomic_path
 from voicecnn.config import cfg_from_dict, cfg_to_dict
 from voicecnn.errors import CheckpointError, ConfigError, VoiceCNNError
+from voicecnn.metadata import check_onnx_metadata
 from voicecnn.models.image import ClassLabels, ClipCnn, ClipCnnCfg, ImageCnn, ImageCnnCfg
 from voicecnn.models.vad import VadCnn
 
@@ -231,11 +232,8 @@ class OnnxVad:
             raise CheckpointError(f"'{path}' was not exported by voicecnn (no metadata)")
         self.path = str(path)
         self.arch = meta.get("arch", "")
-        self.config: dict[str, Any] = json.loads(meta.get("config", "{}"))
-        self._rate = int(meta["sample_rate"])
-        self._hop = int(meta["hop_length"])
-        past, future = json.loads(meta["context_frames"])
-        self.context_frames: tuple[int, int] = (int(past), int(future))
+        self._rate, self._hop, past, future, self.config = check_onnx_metadata(meta, str(path))
+        self.context_frames: tuple[int, int] = (past, future)
         self._input = self.session.get_inputs()[0].name
 
     @property

@@ -16,7 +16,18 @@ import numpy.typing as npt
 
 from voicecnn.errors import AudioError
 
-__all__ = ["PcmFormat", "SampleFormat", "iter_pcm", "read_wav_header"]
+__all__ = [
+    "MAX_STREAM_RATE",
+    "MIN_STREAM_RATE",
+    "PcmFormat",
+    "SampleFormat",
+    "iter_pcm",
+    "read_wav_header",
+]
+
+MIN_STREAM_RATE = 1_000
+MAX_STREAM_RATE = 768_000
+"""Sample rates (Hz) a raw or WAV stream may declare."""
 
 SampleFormat = Literal["s16le", "s32le", "f32le"]
 _DTYPES: dict[str, str] = {"s16le": "<i2", "s32le": "<i4", "f32le": "<f4"}
@@ -32,8 +43,12 @@ class PcmFormat:
     sample_format: SampleFormat = "s16le"
 
     def __post_init__(self) -> None:
-        if self.sample_rate <= 0:
-            raise AudioError(f"sample rate must be positive, got {self.sample_rate}")
+        if not MIN_STREAM_RATE <= self.sample_rate <= MAX_STREAM_RATE:
+            # 1 Hz "audio" would be resampled 16,000-fold: bounded so a stream costs real time
+            raise AudioError(
+                f"sample rate must be in [{MIN_STREAM_RATE}, {MAX_STREAM_RATE}] Hz, "
+                f"got {self.sample_rate}"
+            )
         if not 1 <= self.channels <= 64:
             raise AudioError(f"channels must be between 1 and 64, got {self.channels}")
         if self.sample_format not in _DTYPES:

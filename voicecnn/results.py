@@ -19,6 +19,7 @@ from typing import IO, Any
 from voicecnn.corpus import Recording
 from voicecnn.detection import Detection
 from voicecnn.errors import DataError
+from voicecnn.escape import rttm_id
 from voicecnn.segments import Segment
 
 __all__ = [
@@ -49,8 +50,9 @@ def manifest_format_for(path: Path) -> ManifestFormat:
 
 
 def rttm_uri(rec_id: str) -> str:
-    """A recording id as an RTTM file id (whitespace would split the record)."""
-    return "_".join(rec_id.split()) or "audio"
+    """A recording id as an RTTM file id: whitespace, control characters and ``%``
+    percent-encoded (one-to-one, see :func:`voicecnn.escape.rttm_id`)."""
+    return rttm_id(rec_id)
 
 
 def rttm_lines(uri: str, segments: list[Segment]) -> str:

@@ -109,6 +109,30 @@ def _check_duration(value: float, name: str) -> float:
     return seconds
 
 
+MAX_RULE_S = 86_400.0
+"""Longest rule duration (min speech, min silence, pad, max segment) in seconds: one day, so
+frame counts stay far inside int64 at any frame hop a checked model can have."""
+
+
+def check_rule_s(value: float | None, name: str, *, positive: bool = False) -> float:
+    """Return a rule duration as a float if it is a number of seconds in [0, MAX_RULE_S]
+    (in (0, MAX_RULE_S] when ``positive``).
+
+    Raises:
+        ConfigError: Otherwise (NaN, infinities, negative, too large, not a number), naming
+            ``name``.
+    """
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from e
+    low_ok = seconds > 0 if positive else seconds >= 0
+    if not (math.isfinite(seconds) and low_ok and seconds <= MAX_RULE_S):
+        lo = "(0" if positive else "[0"
+        raise ConfigError(f"{name} must be in {lo}, {MAX_RULE_S:g}] seconds, got {value}")
+    return seconds
+
+
 def _check_threshold(value: float, name: str) -> float:
     """Return ``value`` as a float if it lies in [0, 1].
 
@@ -132,7 +156,7 @@ def _max_frames(max_len_s: float | None, frame_hop_s: float, name: str) -> int |
     seconds = float(max_len_s)
     if not seconds > 0:
         raise ConfigError(f"{name} must be a positive number of seconds or None, got {max_len_s}")
-    if math.isinf(seconds):
+    if seconds > MAX_RULE_S:  # inf included: longer than any segment can be
         return None
     n_frames = math.floor(seconds / frame_hop_s + _FRAME_TOLERANCE)
     if n_frames < 1:
@@ -535,9 +559,9 @@ class SegmentRules:
             frame_hop_s=hop,
             onset=onset,
             offset=offset,
-            min_speech=_min_frames(_check_duration(min_speech_s, "min_speech_s"), hop),
-            min_silence=_min_frames(_check_duration(min_silence_s, "min_silence_s"), hop),
-            pad_s=_check_duration(pad_s, "pad_s"),
+            min_speech=_min_frames(check_rule_s(min_speech_s, "min_speech_s"), hop),
+            min_silence=_min_frames(check_rule_s(min_silence_s, "min_silence_s"), hop),
+            pad_s=check_rule_s(pad_s, "pad_s"),
             max_len=_max_frames(max_segment_s, hop, "max_segment_s"),
         )
 

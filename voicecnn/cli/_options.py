@@ -11,7 +11,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -75,8 +75,9 @@ def detection_options(command: F) -> F:
         given = {field: kwargs.pop(param) for param, field, _ in _DETECTION_OPTIONS}
         try:
             cfg = DetectCfg(**given)
-        except ConfigError as e:
-            raise typer.BadParameter(str(e)) from None
+        except ConfigError as e:  # one line naming the option, before any model or audio
+            field, _, rest = str(e).partition(" ")
+            usage_error(f"{_OPTION_OF.get(field, field)} {rest}")
         return command(*args, cfg=cfg, **kwargs)
 
     hints = {p.name: p.annotation for p in params}
@@ -93,3 +94,29 @@ def _resolved(param: inspect.Parameter, owner: Callable[..., Any], *,
         annotation = eval(annotation, owner.__globals__)  # noqa: S307 - our own source text
     kind = inspect.Parameter.KEYWORD_ONLY if keyword_only else param.kind
     return param.replace(annotation=annotation, kind=kind)
+
+
+_OPTION_OF = {field: "--" + param.replace("_", "-") for param, field, _ in _DETECTION_OPTIONS}
+
+
+def usage_error(message: str) -> NoReturn:
+    """Print a one-line usage error to stderr and exit with code 2 (README's usage errors)."""
+    from voicecnn.cli._render import error
+
+    error(message)
+    raise typer.Exit(code=2)
+
+
+def cap_jobs(jobs: int) -> int:
+    """``--jobs`` capped at the CPUs this process may use (each job holds a model copy and
+    a core; more only cost memory and time), with a warning when it was above."""
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = max(1, cpus or 1)
+    if jobs > cpus:
+        from voicecnn.cli._render import info
+
+        info(f"warning: --jobs {jobs} is more than the {cpus} CPU(s) available; using {cpus}")
+        return cpus
+    return jobs

@@ -5,17 +5,16 @@ The only module that imports rich. Results go to stdout, messages and progress t
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from voicecnn.escape import csv_row, recording_id, terminal
 
 if TYPE_CHECKING:
     from voicecnn.detection import Detection
@@ -47,12 +46,12 @@ EXTENSIONS = {
 
 def error(message: str) -> None:
     """Print a one-line error to stderr."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    err_console.print(f"[bold red]error:[/] {escape(terminal(message))}")
 
 
 def info(message: str) -> None:
     """Print a one-line note to stderr."""
-    err_console.print(escape(message), style="dim")
+    err_console.print(escape(terminal(message)), style="dim")
 
 
 def progress(total: int) -> Progress:
@@ -61,10 +60,6 @@ def progress(total: int) -> Progress:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True, disable=total <= 1,
     )
-
-
-def _uri(path: str | None) -> str:
-    return Path(path or "audio").stem.replace(" ", "_") or "audio"
 
 
 def render_text(
@@ -79,13 +74,10 @@ def render_text(
     if fmt is Format.json:
         return json.dumps(det.to_dict(frames=frames)) + "\n"
     if fmt is Format.csv:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        for s in det.segments:
-            w.writerow([det.path, f"{s.start:.3f}", f"{s.end:.3f}"])
-        return buf.getvalue()
+        path = str(det.path)
+        return "".join(csv_row([path, f"{s.start:.3f}", f"{s.end:.3f}"]) for s in det.segments)
     if fmt is Format.rttm:
-        return rttm_lines(rttm_uri(rec_id) if rec_id else _uri(det.path), det.segments)
+        return rttm_lines(rttm_uri(rec_id) if rec_id else recording_id(det.path), det.segments)
     if fmt is Format.audacity:
         return "".join(f"{s.start:.6f}\t{s.end:.6f}\tspeech\n" for s in det.segments)
     if fmt is Format.textgrid:
@@ -134,7 +126,7 @@ def print_table(det: Detection) -> None:
     speech = sum(s.duration for s in det.segments)
     share = speech / det.duration_s if det.duration_s > 0 else 0.0
     table = Table(
-        title=f"{escape(str(det.path))}",
+        title=escape(terminal(str(det.path))),
         caption=f"{len(det.segments)} segments, {speech:.2f} s of speech in {det.duration_s:.2f} s"
         f" ({share:.0%})",
         title_justify="left", caption_justify="left",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from voicecnn.cli._options import ModelOpt, detection_options
+from voicecnn.cli._options import ModelOpt, cap_jobs, detection_options
 from voicecnn.cli._render import (
     CSV_HEADER,
     EXTENSIONS,
@@ -29,6 +29,7 @@ from voicecnn.cli._render import (
     render_text,
     write_stdout,
 )
+from voicecnn.paths import check_writable
 
 if TYPE_CHECKING:
     from voicecnn.corpus import PlannedItem
@@ -244,6 +245,14 @@ def detect(
             mfmt = (ManifestFormat(manifest_format.value) if manifest_format
                     else manifest_format_for(manifest_out))
             manifest = ResultManifest(manifest_out, mfmt, resume=skip_existing)
+        if output is not None:
+            try:
+                check_writable(output)  # before any audio is processed
+            except OSError as e:
+                error(f"cannot write to '{output}': {e.strerror or e}")
+                raise typer.Exit(code=1) from None
+        if not use_ray and jobs is not None:
+            jobs = cap_jobs(jobs)
         size = batch_files or (16 if where == "cuda" else 1)
         settings = WorkerCfg(model, cfg, where, size, frames=frames)
         net = load_worker_model(settings, one_thread=False)  # a bad model fails here, once

@@ -165,7 +165,8 @@ def listen(
         bool, typer.Option("--list-devices", help="List input devices and exit.")
     ] = False,
     rate: Annotated[
-        int | None, typer.Option(min=1, help="Capture rate (Hz).", show_default="device default")
+        int | None, typer.Option(min=1000, max=768000, help="Capture rate (Hz).",
+                                 show_default="device default")
     ] = None,
     fmt: Annotated[ListenFormat, typer.Option("--format", "-f", help="Output.")]
     = ListenFormat.live,
@@ -263,22 +264,33 @@ def listen(
         previous = None
     if live is not None:
         live.start()
+    lost: str | None = None  # why the device stopped delivering audio mid-stream
+    opened = False
     try:
         with sd.InputStream(device=dev, channels=1, samplerate=capture_rate, dtype="float32",
-                            blocksize=max(1, capture_rate // 50), callback=callback):
+                            blocksize=max(1, capture_rate // 50), callback=callback) as stream:
+            opened = True
             while state.samples < limit and not stop.is_set():
                 try:
                     consume(blocks.get(timeout=0.1))
                 except queue.Empty:
+                    # A stream that PortAudio stopped (the device or sound server went away)
+                    # delivers nothing more: end the run instead of waiting forever.
+                    if not getattr(stream, "active", True) and blocks.empty():
+                        lost = "the input device stopped delivering audio (unplugged, or the "
+                        lost += "sound server went away)"
+                        break
                     continue
                 refresh()
     except KeyboardInterrupt:
         pass
     except sd.PortAudioError as e:
-        if live is not None:
-            live.stop()
-        error(f"audio input failed: {str(e).splitlines()[0]}")
-        raise typer.Exit(code=1) from None
+        if not opened:
+            if live is not None:
+                live.stop()
+            error(f"audio input failed: {str(e).splitlines()[0]}")
+            raise typer.Exit(code=1) from None
+        lost = lost or f"audio input failed: {str(e).splitlines()[0]}"
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -296,6 +308,8 @@ def listen(
         "saved": [str(p) for p in writer.written] if writer is not None else [],
         "wall_s": round(time.monotonic() - t0, 2),
     }
+    if lost is not None:
+        summary["error"] = lost
     if fmt is ListenFormat.jsonl:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
@@ -304,3 +318,7 @@ def listen(
             f"{summary['duration_s']:.2f} s from {name} at {capture_rate} Hz"
             + (f"; saved to {save_speech}" if writer is not None else "")
         )
+    if lost is not None:
+        sys.stdout.flush()
+        error(f"{lost} after {summary['duration_s']} s; the speech up to then was kept")
+        raise typer.Exit(code=1)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from voicecnn.cli._options import ModelOpt, detection_options
-from voicecnn.cli._render import error, progress, write_stdout
+from voicecnn.cli._render import error, info, progress, write_stdout
+from voicecnn.escape import terminal
 
 if TYPE_CHECKING:
     from voicecnn.detection import DetectCfg
@@ -79,12 +80,16 @@ def split(
             folder, stem = where.parent, where.name
             try:
                 segments = vc.detect_file(net, path, cfg).segments
-                if keep is None:
+                if not segments and keep is not KeepChoice.silence:
+                    info(f"{path}: no speech found, nothing written")
+                elif keep is None:
                     clips = split_file(path, segments, folder, stem=stem)
-                    write_stdout("".join(f"{c.path}\t{c.start:.3f}\t{c.end:.3f}\n" for c in clips))
+                    write_stdout("".join(
+                        f"{terminal(str(c.path))}\t{c.start:.3f}\t{c.end:.3f}\n" for c in clips
+                    ))
                 else:
                     kept = keep_file(path, segments, folder, keep=keep.value, stem=stem)
-                    write_stdout(f"{kept.path}\n{kept.sidecar}\n")
+                    write_stdout(f"{terminal(str(kept.path))}\n{terminal(str(kept.sidecar))}\n")
             except vc.VoiceCNNError as e:
                 error(str(e))
                 failed += 1

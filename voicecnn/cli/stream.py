@@ -54,7 +54,8 @@ class _Tally:
 @detection_options
 def stream(
     rate: Annotated[
-        int, typer.Option("--rate", "-r", min=1, help="Sample rate of raw input (Hz).")
+        int, typer.Option("--rate", "-r", min=1000, max=768000,
+                          help="Sample rate of raw input (Hz).")
     ] = 16000,
     channels: Annotated[
         int, typer.Option("--channels", "-c", min=1, max=64, help="Channels of raw input.")

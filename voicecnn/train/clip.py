@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from voicecnn.config import check_fields
 from voicecnn.data.clip_dataset import ClipAugmentCfg, ClipDataset
 from voicecnn.data.labelled_clips import (
     class_names,
@@ -53,6 +54,10 @@ class ClipDataCfg(DataCfg):
 
     val_fold: int = 0
     clip_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_fields(self, {"val_fold": ("int", 0, 10**9), "clip_s": ("float>", 0, 3600)})
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from voicecnn.checkpoint import load_module, save_weights
-from voicecnn.config import cfg_to_dict, dumps_toml, jsonable
+from voicecnn.config import cfg_to_dict, check_fields, dumps_toml, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, DataError
 from voicecnn.train.device import rank_world
 from voicecnn.train.loop import (
@@ -73,6 +73,9 @@ class DataCfg:
     val_fraction: float = 0.1
     workers: int = 2
 
+    def __post_init__(self) -> None:
+        check_fields(self, {"val_fraction": ("float", 0, 0.99), "workers": ("int", 0, 1024)})
+
 
 @dataclass(frozen=True)
 class RunCfg:
@@ -111,6 +114,9 @@ class RunCfg:
     card: dict[str, Any] = field(default_factory=dict)
     data: DataCfg = field(default_factory=DataCfg)
     train: TrainCfg = field(default_factory=TrainCfg)
+
+    def __post_init__(self) -> None:
+        check_fields(self, {"threads": ("int", 0, 4096)})
 
 
 @dataclass

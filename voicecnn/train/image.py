@@ -16,6 +16,7 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import DataLoader
 
+from voicecnn.config import check_fields
 from voicecnn.data.images import (
     ImageDataset,
     channel_stats,
@@ -59,6 +60,12 @@ class ImageDataCfg(DataCfg):
     shift_px: int = 2
     flip: bool = False
     val_idx_split: Literal["auto", "train", "test"] = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_fields(self, {"channels": ("int", 1, 4)})
+        if len(self.image_size) != 2 or min(self.image_size) < 1 or max(self.image_size) > 4096:
+            raise ConfigError(f"image_size must be two sizes in [1, 4096], got {self.image_size}")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from voicecnn.checkpoint import atomic_write_bytes, save_weights
-from voicecnn.errors import CheckpointError
+from voicecnn.config import check_fields
+from voicecnn.errors import CheckpointError, ConfigError
 
 __all__ = [
     "STATE_FILE",
@@ -102,6 +103,22 @@ class TrainCfg:
     select_tiebreak: str = ""
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.max_steps == 0:
+            raise ConfigError("max_steps = 0 would train nothing: give at least 1 step")
+        check_fields(self, {
+            "lr": ("float>", 0, 1e3), "min_lr_ratio": ("float", 0, 1),
+            "weight_decay": ("float", 0, 1e3), "batch_size": ("int", 1, 1_000_000),
+            "max_steps": ("int", 1, 10**12), "warmup_steps": ("int", 0, 10**12),
+            "eval_every": ("int", 1, 10**12), "eval_every_s": ("time", 0, 1e9),
+            "max_minutes": ("time", 0, 1e9), "grad_clip": ("float", 0, 1e9),
+            "select_tolerance": ("float", 0, 1e9), "seed": ("int", 0, 2**63 - 1),
+        })
+        if len(self.betas) != 2 or not all(
+            isinstance(b, float | int) and 0 <= b < 1 for b in self.betas
+        ):
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas}")
+
 
 @dataclass
 class TrainState:
@@ -169,8 +186,13 @@ def load_state(out_dir: str | Path) -> TrainState:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
         return TrainState(**raw)
-    except (OSError, RuntimeError, TypeError, EOFError, pickle.UnpicklingError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    except (
+        OSError, RuntimeError, TypeError, ValueError, EOFError, pickle.UnpicklingError
+    ) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "weights" in msg.lower() or "pickle" in msg.lower() or len(msg) > 120:
+            # torch's advice here is to unpickle (weights_only=False): never relay it
+            msg = "corrupt, or holds more than tensors and plain values"
         raise CheckpointError(f"cannot read resume state '{path}': {msg}") from e
 
 

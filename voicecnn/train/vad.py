@@ -25,6 +25,7 @@ from torch.utils.data import ConcatDataset
 
 from voicecnn.audio import audio_duration_s, load_audio
 from voicecnn.checkpoint import load_module
+from voicecnn.config import check_fields
 from voicecnn.data.datasets import VadCropDataset, read_excerpt
 from voicecnn.data.manifest import ManifestEntry
 from voicecnn.data.mix import MixCfg
@@ -97,6 +98,14 @@ class VadDataCfg(DataCfg):
     val_seed: int = 1234
     crop_s: float = 4.0
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_fields(self, {
+            "clip_items": ("int", 0, 10**12), "clip_cache": ("int", 0, 10**9),
+            "val_mixtures": ("int", 0, 10**9), "val_negative_crops": ("int", 0, 10**9),
+            "crop_s": ("float>", 0, 3600),
+        })
+
 
 @dataclass(frozen=True)
 class EvalCfg:
@@ -113,6 +122,10 @@ class EvalCfg:
     collar_s: float = 0.2
     min_speech_s: float = 0.25
     min_silence_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_fields(self, {"threshold": ("float", 0, 1), "collar_s": ("float", 0, 3600)})
+        self.detect_cfg()  # the post-processing's own checks
 
     def detect_cfg(self) -> DetectCfg:
         """The post-processing these settings describe."""

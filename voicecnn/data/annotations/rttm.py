@@ -13,6 +13,7 @@ from voicecnn.data.annotations.row import (
     speech_row,
 )
 from voicecnn.data.issue import FileIssues, Issue, issues_error
+from voicecnn.escape import rttm_id_text
 from voicecnn.segments import Segment
 
 __all__ = ["parse_rttm", "read_rttm"]
@@ -57,9 +58,10 @@ def parse_rttm(path: str | os.PathLike[str]) -> tuple[dict[str, list[Row]], list
             issues.add(number, f"negative duration {duration:g} s")
             continue
         row = speech_row(onset, onset + duration, number, issues)
-        rows.setdefault(fields[1], [])
+        file_id = rttm_id_text(fields[1])  # ids voicecnn wrote percent-encode spaces
+        rows.setdefault(file_id, [])
         if row is not None:
-            rows[fields[1]].append(row)
+            rows[file_id].append(row)
     return rows, issues.finish()
 
 
