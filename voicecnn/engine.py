@@ -19,6 +19,7 @@ returns, with the :class:`~voicecnn.detection.FrameModel` attributes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -69,6 +70,27 @@ def rename_legacy(spec: LayerSpec, tensors: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
+def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """BLAS limited to one thread while a long push runs, then restored.
+
+    The engine's matrix products are small (tens of channels by a few hundred taps):
+    OpenBLAS's threads cost far more than they save on them (``python bench/speed.py``:
+    a 2-thread pool made the default model 10-30x slower than one thread on this project's
+    2-core machine). Short (streaming) pushes are left alone: OpenBLAS keeps products that
+    small on one thread, and entering the limit costs ~1 ms.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an optional speed-up: results are the same without it
+        return contextlib.nullcontext()
+    limits: contextlib.AbstractContextManager[object] = threadpool_limits(1, user_api="blas")
+    return limits
+
+
+_THREADED_PUSH = 16
+"""Frames in a push from which BLAS is held to one thread (a 32 ms streaming chunk is 3)."""
+
+
 class FrameEngine:
     """Frame probabilities (or logits) of a model's spec tree, from a stream of samples.
 
@@ -100,6 +122,7 @@ class FrameEngine:
         fe_spec = layers[0][1]
         self.frontend: LogMelStep = LogMelStep(fe_spec.cfg, piece_frames=piece_frames)
         self.logits = logits
+        self._limited = False  # inside _one_blas_thread (one limit per long push)
         self._steady = piece_frames + 1 <= _CYCLE  # pushes fit the replayed plans
         shape = self.frontend.out_shape
         steps: list[Step] = []
@@ -165,6 +188,13 @@ class FrameEngine:
         if x.ndim != 1:
             x = x.reshape(-1)
         piece = self.frontend.piece
+        if x.size > _THREADED_PUSH * self.frontend.hop and not self._limited:
+            with _one_blas_thread():
+                self._limited = True
+                try:
+                    return self.push(x)
+                finally:
+                    self._limited = False
         if x.size > piece:
             return np.concatenate([self.push(x[i : i + piece]) for i in range(0, x.size, piece)])
         m = self.frontend.push(x)
