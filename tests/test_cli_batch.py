@@ -217,3 +217,19 @@ def test_manifest_in_and_combined_manifest_out(tmp_path: Path, folder: Path,
     assert (_summary(err)["ok"], _summary(err)["failed"], _summary(err)["skipped"]) == (
         "0", "1", "2")
     assert [json.loads(ln)["id"] for ln in out.read_text().splitlines()] == ["f0", "sub/f3"]
+
+
+def test_a_shell_glob_skips_files_that_are_not_audio(tmp_path: Path, tiny_weights: Path) -> None:
+    """`voicecnn detect samples/*` as the shell expands it: audio detected, the rest noted."""
+    wav = tmp_path / "talk.wav"
+    sf.write(wav, speechlike(1.0, seed=3), 16000)
+    script, pretty = tmp_path / "make.py", tmp_path / "talk.json"
+    script.write_text("print('hi')\n")
+    pretty.write_text(json.dumps({"audio": "talk.wav", "speech": []}, indent=1))
+    code, out, err = _run("detect", str(wav), str(script), str(pretty), "-m", str(tiny_weights),
+                          "-f", "json")
+    assert code == 0, err
+    assert [json.loads(line)["path"] for line in out.splitlines()] == [str(wav)]
+    assert f"skipped '{script}'" in err and f"skipped '{pretty}'" in err and "error" not in err
+    code, out, err = _run("detect", str(script), "-m", str(tiny_weights))
+    assert code == 1 and out == "" and "no audio files among the inputs" in err

@@ -395,7 +395,7 @@ def test_hostile_file_names_keep_every_format_whole(
     missing = runner.invoke(app, ["detect", str(folder / f"gone{name}.wav")])
     assert missing.exit_code == 1
     assert _terminal_safe(missing.stderr.replace("\n", ""))
-    assert "file not found" in missing.stderr or "matches no files" in missing.stderr
+    assert "file not found" in missing.stderr or "matches no audio files" in missing.stderr
 
 
 # --- corrupt and truncated audio of every format ----------------------------------------------

@@ -49,6 +49,12 @@ MANIFEST_SUFFIXES = frozenset({".jsonl", ".json"})
 """Suffixes of JSONL manifests (lhotse recordings or NeMo lines), optionally followed by .gz."""
 
 
+class Skipped(str):
+    """A one-line note in place of an input that names no audio: a file that is neither audio
+    nor a file list nor a manifest (as a shell glob such as ``samples/*`` matches). Not an
+    error: the run goes on and such inputs do not fail it."""
+
+
 class InputKind(StrEnum):
     """What a command-line input names."""
 
@@ -57,6 +63,7 @@ class InputKind(StrEnum):
     glob = "glob"
     file_list = "file_list"
     manifest = "manifest"
+    other = "other"
     missing = "missing"
 
 
@@ -93,7 +100,7 @@ def input_kind(text: str) -> InputKind:
             return InputKind.manifest
         if suffix in LIST_SUFFIXES:
             return InputKind.file_list
-        return InputKind.audio
+        return InputKind.audio if path.suffix.lower() in AUDIO_SUFFIXES else InputKind.other
     return InputKind.glob if glob.has_magic(text) else InputKind.missing
 
 
@@ -182,6 +189,22 @@ def _read_entries(path: Path, kind: InputKind) -> Iterator[_Entry]:
         yield _Entry(None, problem=f"cannot read '{path}': {getattr(e, 'strerror', None) or e}")
 
 
+def _looks_like_jsonl(path: Path) -> bool:
+    """Whether a ``.json`` file holds JSON Lines (its first line one JSON object) rather than
+    one pretty-printed document; ``.jsonl`` files always count as JSON Lines."""
+    if _suffix(path) == ".jsonl":
+        return True
+    try:
+        with _open_text(path) as lines:
+            first = next((line.strip() for line in lines if line.strip()), "")
+    except (OSError, UnicodeDecodeError, EOFError):
+        return True  # let the manifest reader report it
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
+
+
 def _iter_input(text: str) -> Iterator[_Entry]:
     """The audio files one command-line input names, or its problems."""
     kind = input_kind(text)
@@ -200,8 +223,13 @@ def _iter_input(text: str) -> Iterator[_Entry]:
         if not matches:
             yield _Entry(None, problem=f"'{text}' matches no audio files")
         yield from (_Entry(m) for m in matches)
+    elif kind is InputKind.manifest and not _looks_like_jsonl(path):
+        yield _Entry(None, problem=Skipped(f"skipped '{path}': a JSON file, not a JSONL manifest"))
     elif kind in (InputKind.file_list, InputKind.manifest):
         yield from _read_entries(path, kind)
+    elif kind is InputKind.other:
+        yield _Entry(None, problem=Skipped(f"skipped '{path}': not an audio file (by its suffix), "
+                                           "a file list or a manifest"))
     else:
         yield _Entry(None, problem=why_missing(path))  # a symlink loop is not "not found"
 

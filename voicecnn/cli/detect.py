@@ -23,6 +23,7 @@ from voicecnn.cli._render import (
     EXTENSIONS,
     Format,
     error,
+    info,
     print_summary,
     print_table,
     progress,
@@ -58,6 +59,7 @@ class _Tally:
     ok: int = 0
     failed: int = 0
     skipped: int = 0
+    ignored: int = 0  # inputs that name no audio (Skipped notes): not in the total
     audio_s: float = 0.0
     speech_s: float = 0.0
 
@@ -87,12 +89,15 @@ def _todo(
     *, skip_existing: bool, tally: _Tally, manifest: ResultManifest | None,
 ) -> Iterator[PlannedItem]:
     """The recordings to process: problems reported, finished ones skipped (and counted)."""
-    from voicecnn.corpus import plan_items
+    from voicecnn.corpus import Skipped, plan_items
 
     done = None if manifest is None else manifest.done
     for item in plan_items(paths, root=root, out_dir=output, suffix=EXTENSIONS[fmt], plot=plot,
                            manifest_done=done):
-        if isinstance(item, str):
+        if isinstance(item, Skipped):  # a non-audio file a shell glob matched: a note
+            info(item)
+            tally.ignored += 1
+        elif isinstance(item, str):
             error(item)
             tally.failed += 1
             if manifest is not None:
@@ -285,4 +290,7 @@ def detect(
                       wall_s=time.monotonic() - t0)
     if tally.failed:
         error(f"{tally.failed} of {tally.total} input(s) failed")
+        raise typer.Exit(code=1)
+    if tally.ignored and not tally.total:
+        error("no audio files among the inputs")
         raise typer.Exit(code=1)
