@@ -50,10 +50,13 @@ def test_recipe_configs_are_valid() -> None:
     tune = load_run_cfg(REPO / "recipes" / "finetune" / "config.toml")
     assert own.arch and own.init == "" and tune.init == vc.DEFAULT_MODEL and tune.arch == ""
     assert tune.train.lr < own.train.lr and tune.train.max_steps < own.train.max_steps
-    # stage 3 grows stage 2 into the default; stage3_long.toml into the shorter bundled net
+    # stage 2 trains the default (vad_cnn2d_s); stage 3 grows it into vad_cnn2d_s_xlong,
+    # stage3_long.toml into vad_cnn2d_s_long
     stage3 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage3.toml")
     long = load_run_cfg(REPO / "recipes" / "default_vad" / "stage3_long.toml")
-    assert stage3.arch == vc.DEFAULT_MODEL and long.arch == "vad_cnn2d_s_long"
+    stage2 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage2.toml")
+    assert stage2.arch == vc.DEFAULT_MODEL == "vad_cnn2d_s"
+    assert stage3.arch == "vad_cnn2d_s_xlong" and long.arch == "vad_cnn2d_s_long"
     assert long.init == stage3.init and long.augment == stage3.augment
     assert stage3.data.clip_weights["music_rock"] > 0
     assert long.data.clip_weights["music_rock"] == 0
@@ -64,10 +67,11 @@ def test_recipe_configs_are_valid() -> None:
     assert stage3.data.clip_weights["vocalisations"] == 0
     stage4 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage4.toml")
     assert stage4.data.clip_weights["vocalisations"] > 0
-    # stage 5 starts from the bundled default, its teacher, and selects on the real recordings
+    # stage 5 starts from the 2.5 s net (its levers were measured from it), its teacher, and
+    # selects on the real recordings
     # with word-level labels (bench/real.py's select part) beside the old ones
     stage5 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage5.toml")
-    assert stage5.init == stage5.teacher == stage5.arch == vc.DEFAULT_MODEL
+    assert stage5.init == stage5.teacher == stage5.arch == "vad_cnn2d_s_xlong"
     assert [Path(v).name for v in stage5.data.val] == ["val_real.jsonl", "val_select.jsonl"]
     assert stage5.data.clip_weights == stage4.data.clip_weights
 

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 FORMAT_VERSION = "1"
-DEFAULT_MODEL = "vad_cnn2d_s_xlong"
+DEFAULT_MODEL = "vad_cnn2d_s"
 _WEIGHTS_PACKAGE = "voicecnn.weights"
 
 
