@@ -124,3 +124,11 @@ def test_dumps_toml_round_trips_a_run_config(tmp_path: Path) -> None:
 def test_jsonable_is_strict_json() -> None:
     out = jsonable({"a": float("inf"), "b": (1, float("nan")), "c": Path("p"), 3: True})
     assert out == {"a": None, "b": [1, None], "c": "p", "3": True}
+
+
+def test_dumps_toml_escapes_control_characters() -> None:
+    import tomllib
+
+    # U+007F (DEL) and other control characters must be escaped in TOML strings; tomli-w does
+    data = {"card": {"note": "a\x7fb\x00c\x1fd\u2028e", "k\x7fey": "v"}, "x": [1.5, float("inf")]}
+    assert tomllib.loads(dumps_toml(data)) == data

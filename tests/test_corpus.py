@@ -67,7 +67,7 @@ def test_file_lists_and_globs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert [r.key for r in _recs(["d/*.wav"]) if isinstance(r, Recording)] == ["one"]
     assert common_root(["d/*.wav", "e/three.wav"]) == tmp_path
     assert _recs(["nothing/*.wav", "gone.wav"]) == [
-        "'nothing/*.wav' matches no files", "cannot read 'gone.wav': file not found"]
+        "'nothing/*.wav' matches no audio files", "cannot read 'gone.wav': file not found"]
 
 
 def test_nemo_and_lhotse_manifests(tmp_path: Path) -> None:

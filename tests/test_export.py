@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[vc.VadCnn, Path]
     path = tmp_path_factory.mktemp("onnx") / "m.onnx"
     assert export_onnx(model, path, arch="vad_cnn1d_xs") < 1e-4
     assert [f.name for f in path.parent.iterdir()] == ["m.onnx"]  # one self-contained file
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # a new file's, not mkstemp's
     return model, path
 
 

@@ -115,7 +115,7 @@ def test_default_vad_unpacks_the_cries_not_the_taunts(
 def test_own_data_recipe(tmp_path: Path) -> None:
     done = _prepare("own_data", tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "12 recordings" in done.stdout
+    assert "40 recordings" in done.stdout
     tensorboard = "tensorboard=true" if _has_tensorboard() else "tensorboard=false"
     cfg = _tiny(
         "own_data",
@@ -128,7 +128,7 @@ def test_own_data_recipe(tmp_path: Path) -> None:
     )
     result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
     assert [r["step"] for r in result.history] == [3, 6]
-    assert result.card["train_recordings"] == 10 and result.card["val_recordings"] == 2
+    assert result.card["train_recordings"] == 34 and result.card["val_recordings"] == 6
     if _has_tensorboard():
         assert any((tmp_path / "run" / "tb").iterdir())
     # A broken folder: every problem reported, nothing written.
@@ -289,3 +289,22 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
     card4 = train(stage4, device=torch.device("cpu"), log=lambda s: None).card
     assert card4["init"] == card4["teacher"] == str(tmp_path / "run3" / "best.safetensors")
     assert card4["stage"].startswith("4 of 4") and card4["nonspeech_clips"]["vocalisations"] == 1
+
+
+@pytest.mark.slow
+def test_own_data_demo_trains_as_its_readme_says(tmp_path: Path) -> None:
+    # recipes/own_data/README.md, run from a fresh folder: prepare.py --demo with its paths,
+    # then `voicecnn train recipes/own_data/config.toml`, only capped at 2 steps (the batch of
+    # 32, the workers, the model: as written)
+    prepare = [sys.executable, str(REPO / "recipes/own_data/prepare.py"), "--demo",
+               "runs/own_data/demo"]
+    done = subprocess.run(prepare, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    train_cmd = [sys.executable, "-m", "voicecnn", "train",
+                 str(REPO / "recipes/own_data/config.toml"), "--set", "train.max_steps=2",
+                 "--set", "train.eval_every=2", "--set", "tensorboard=false"]
+    done = subprocess.run(train_cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "runs/own_data/run/best.safetensors").is_file()

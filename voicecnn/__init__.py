@@ -49,6 +49,8 @@ _LAZY = {
     "UnknownModelError": "voicecnn.errors",
     "VoiceCNNError": "voicecnn.errors",
     "FrontendCfg": "voicecnn.frontend_spec",
+    "push_to_hub": "voicecnn.hub",
+    "save_pretrained": "voicecnn.hub",
     "LogMel": "voicecnn.frontend",
     "ClipCnn": "voicecnn.models",
     "ClipCnnCfg": "voicecnn.models",
@@ -95,6 +97,7 @@ if TYPE_CHECKING:
     )
     from voicecnn.frontend import LogMel
     from voicecnn.frontend_spec import FrontendCfg
+    from voicecnn.hub import push_to_hub, save_pretrained
     from voicecnn.models import (
         ClipCnn,
         ClipCnnCfg,
@@ -115,7 +118,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in {"segments", "audio", "detection", "models", "layers", "frontend", "checkpoint",
-                "config", "errors"}:
+                "config", "errors", "hub", "silero"}:
         return importlib.import_module(f"voicecnn.{name}")
     raise AttributeError(f"module 'voicecnn' has no attribute {name!r}")
 
@@ -162,9 +165,11 @@ __all__ = [
     "load_module",
     "load_toml",
     "prepare_audio",
+    "push_to_hub",
     "read_audio",
     "read_metadata",
     "register_model",
+    "save_pretrained",
     "save_weights",
     "segments_from_probs",
 ]

@@ -12,8 +12,6 @@ only to save, average, or load a torch module (:func:`load_module`, ``load_model
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
 
-from voicecnn._io import read_bytes
+from voicecnn._io import atomic_write_bytes, read_bytes
 from voicecnn.config import cfg_from_dict, cfg_to_dict, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, UnknownModelError
 from voicecnn.metadata import (
@@ -54,25 +52,6 @@ __all__ = [
 FORMAT_VERSION = "1"
 DEFAULT_MODEL = "vad_cnn2d_s_xlong"
 _WEIGHTS_PACKAGE = "voicecnn.weights"
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never a part."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_weights(
@@ -166,6 +145,11 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
     if "/" not in text and bundled.is_file():
         return bundled.read_bytes(), f"bundled:{text}"
     p = Path(name_or_path)
+    if p.is_dir() or (not p.exists() and p.suffix != ".safetensors" and _is_hub_id(text)):
+        from voicecnn._hub import resolve_pretrained  # a Hub folder, or a Hub id (cache first)
+
+        path = resolve_pretrained(text)
+        return read_bytes(path, CheckpointError), str(path)
     if p.suffix == ".safetensors" or p.exists():
         return read_bytes(p, CheckpointError), str(p)
     known = ", ".join(bundled_models()) or "none"
@@ -177,6 +161,12 @@ def _locate(name_or_path: str | Path) -> tuple[bytes, str]:
     raise UnknownModelError(
         f"unknown model {text!r}: not a bundled model ({known}) nor an existing file"
     )
+
+
+def _is_hub_id(text: str) -> bool:
+    from voicecnn._hub import is_hub_id
+
+    return is_hub_id(text)
 
 
 def _is_arch(name: str) -> bool:
@@ -200,7 +190,10 @@ def load_model(name_or_path: str | Path | None = None, *, device: str | None = N
 
     Args:
         name_or_path: A bundled model name (see :func:`bundled_models`), a ``.safetensors``
-            path, an ``.onnx`` file from :func:`voicecnn.export.export_onnx` or
+            path, a folder written by :func:`voicecnn.save_pretrained` (Hugging Face Hub
+            layout), a Hub id ``"owner/name"`` (read from the Hugging Face cache; downloaded
+            only when not cached, see :mod:`voicecnn.hub`), an ``.onnx`` file from
+            :func:`voicecnn.export.export_onnx` or
             :func:`~voicecnn.export.export_classifier_onnx` (run by onnxruntime), or ``None``
             for the default bundled model.
         device: ``None`` for the numpy engine; a torch device (``"cpu"``, ``"cuda"``) for

@@ -7,10 +7,8 @@ or an ``--set key=value`` override fails loudly instead of being ignored.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
-import re
 import tomllib
 import types
 import typing
@@ -269,57 +267,35 @@ def read_toml(path: str | os.PathLike[str], overrides: list[str] | None = None) 
     return apply_overrides(_read_toml(Path(path)), overrides or [])
 
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_TOML_SCALARS = (bool, int, float, str)
 
 
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
-
-
-def _toml_value(value: Any, where: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
+def _check_toml(value: Any, where: str) -> None:
+    """Raise ``TypeError`` naming the key of the first value TOML cannot hold."""
     if isinstance(value, dict):
-        items = ", ".join(f"{_toml_key(k)} = {_toml_value(v, where)}" for k, v in value.items())
-        return "{ " + items + " }" if items else "{}"
-    raise TypeError(f"{where}: cannot write {type(value).__name__} to TOML")
+        for k, v in value.items():
+            _check_toml(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _check_toml(v, where)
+    elif not isinstance(value, _TOML_SCALARS):
+        raise TypeError(f"{where}: cannot write {type(value).__name__} to TOML")
 
 
 def dumps_toml(data: dict[str, Any]) -> str:
     """Write nested plain dicts (e.g. from :func:`cfg_to_dict`) as TOML that reads back equal.
 
-    Scalars come first, then one ``[table]`` per nested dict; infinities and NaN are written as
-    TOML's ``inf`` and ``nan`` (which JSON cannot hold).
+    Written by ``tomli_w``: scalars first, then one ``[table]`` per nested dict; infinities and
+    NaN as TOML's ``inf`` and ``nan`` (which JSON cannot hold); every string escaped as TOML
+    requires (control characters included).
 
     Raises:
-        TypeError: For a value TOML cannot hold (``None``, objects).
+        TypeError: For a value TOML cannot hold (``None``, objects), naming its key.
     """
-    lines: list[str] = []
+    import tomli_w
 
-    def table(d: dict[str, Any], path: list[str]) -> None:
-        scalars = {k: v for k, v in d.items() if not isinstance(v, dict)}
-        tables = {k: v for k, v in d.items() if isinstance(v, dict)}
-        if path:
-            lines.append(("\n" if lines else "") + "[" + ".".join(map(_toml_key, path)) + "]")
-        for k, v in scalars.items():
-            lines.append(f"{_toml_key(k)} = {_toml_value(v, '.'.join([*path, k]))}")
-        for k, v in tables.items():
-            table(v, [*path, k])
-
-    table(data, [])
-    return "\n".join(lines) + "\n"
+    _check_toml(data, "")
+    return tomli_w.dumps(data)
 
 
 def jsonable(value: Any) -> Any:

@@ -195,10 +195,10 @@ def _iter_input(text: str) -> Iterator[_Entry]:
             yield _Entry(None, problem=f"'{path}' contains no audio files")
     elif kind is InputKind.audio:
         yield _Entry(path)
-    elif kind is InputKind.glob:
-        matches = _glob_files(text)
+    elif kind is InputKind.glob:  # like a directory: the audio files it matches
+        matches = [m for m in _glob_files(text) if m.suffix.lower() in AUDIO_SUFFIXES]
         if not matches:
-            yield _Entry(None, problem=f"'{text}' matches no files")
+            yield _Entry(None, problem=f"'{text}' matches no audio files")
         yield from (_Entry(m) for m in matches)
     elif kind in (InputKind.file_list, InputKind.manifest):
         yield from _read_entries(path, kind)

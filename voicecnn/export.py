@@ -20,8 +20,6 @@ import contextlib
 import io
 import json
 import logging
-import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from voicecnn._io import atomic_path
 from voicecnn.config import cfg_from_dict, cfg_to_dict
 from voicecnn.errors import CheckpointError, ConfigError, VoiceCNNError
 from voicecnn.metadata import check_onnx_metadata
@@ -127,41 +126,43 @@ def _export_checked(
     dst = Path(path)
     dst.parent.mkdir(parents=True, exist_ok=True)
     x0 = example()
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".onnx", dir=dst.parent)
-    os.close(fd)
-    try:
-        # The exporter prints progress and warns about torch internals: keep the console clean.
-        with warnings.catch_warnings(), _quiet_logs(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model,
-                (x0,),
-                tmp,
-                dynamo=True,
-                opset_version=opset,
-                verbose=False,
-                input_names=[input_name],
-                output_names=["logits"],
-                dynamic_shapes=dynamic_shapes,
-            )
-        proto = onnx.load(tmp)
-        for key, value in meta.items():
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-        onnx.save(proto, tmp)
-        onnx_model = runner(tmp)
-        worst = 0.0
-        for x in checks:
-            with torch.inference_mode():
-                ref = model(x)
-            scale = max(1.0, float(ref.abs().max()))
-            worst = max(worst, float((onnx_model(x) - ref).abs().max()) / scale)
-        if not worst <= atol:
-            raise VoiceCNNError(f"exported graph differs from torch by {worst:.2e} (> {atol})")
-        os.replace(tmp, dst)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-        Path(tmp + ".data").unlink(missing_ok=True)  # the exporter's external weights, inlined
+    with atomic_path(dst, suffix=".onnx") as tmp_path:
+        tmp = str(tmp_path)
+        try:
+            # The exporter prints progress and warns about torch internals: keep the console
+            # clean.
+            with (warnings.catch_warnings(), _quiet_logs(),
+                  contextlib.redirect_stdout(io.StringIO())):
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    model,
+                    (x0,),
+                    tmp,
+                    dynamo=True,
+                    opset_version=opset,
+                    verbose=False,
+                    input_names=[input_name],
+                    output_names=["logits"],
+                    dynamic_shapes=dynamic_shapes,
+                )
+            proto = onnx.load(tmp)
+            for key, value in meta.items():
+                entry = proto.metadata_props.add()
+                entry.key, entry.value = key, value
+            onnx.save(proto, tmp)
+            onnx_model = runner(tmp)
+            worst = 0.0
+            for x in checks:
+                with torch.inference_mode():
+                    ref = model(x)
+                scale = max(1.0, float(ref.abs().max()))
+                worst = max(worst, float((onnx_model(x) - ref).abs().max()) / scale)
+            if not worst <= atol:
+                raise VoiceCNNError(
+                    f"exported graph differs from torch by {worst:.2e} (> {atol})"
+                )
+        finally:
+            Path(tmp + ".data").unlink(missing_ok=True)  # the exporter's external weights
     return worst
 
 

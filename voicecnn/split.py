@@ -18,7 +18,6 @@ import bisect
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -27,7 +26,7 @@ from typing import Literal
 
 import soundfile as sf
 
-from voicecnn.checkpoint import atomic_write_bytes
+from voicecnn._io import atomic_path, atomic_write_bytes
 from voicecnn.errors import AudioError, VoiceCNNError
 from voicecnn.segments import Segment
 
@@ -135,22 +134,17 @@ def _sample_ranges(segments: Iterable[Segment], rate: int, n_frames: int) -> lis
 def _write_atomic(dst: Path, src: sf.SoundFile, fmt: _Format,
                   ranges: Sequence[tuple[int, int]]) -> None:
     """Copy the frame ranges of ``src`` one after another into a new file ``dst``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
     try:
-        with sf.SoundFile(tmp, "w", src.samplerate, src.channels, fmt.subtype,
-                          format=fmt.format) as out:
+        with atomic_path(dst) as tmp, sf.SoundFile(tmp, "w", src.samplerate, src.channels,
+                                                   fmt.subtype, format=fmt.format) as out:
             for start, stop in ranges:
                 src.seek(start)
                 for pos in range(start, stop, _BLOCK_FRAMES):
                     block = src.read(min(_BLOCK_FRAMES, stop - pos), dtype=fmt.dtype,
                                      always_2d=True)
                     out.write(block)
-        os.replace(tmp, dst)
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise VoiceCNNError(f"cannot write '{dst}': {e}") from e
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 @contextmanager

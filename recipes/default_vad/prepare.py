@@ -6,10 +6,11 @@ for their labelled recordings (pyannote.audio's ``sample.wav`` + ``.rttm``; pock
 LibriVox ``.wav`` + ``.lab``), unpacks just those files and the games' cries, and writes to the
 cache directory ``split.json`` (the file lists), ``sources.json`` (licences), and what
 ``voicecnn train recipes/default_vad/config.toml`` reads: clip lists in named groups under
-``clips/train`` and ``clips/val``, ``rirs.txt``, ``val_real.jsonl`` and ``val_select.jsonl``
-(``bench/real.py select``: real recordings with word-level labels at three levels, for
-checkpoint selection from stage 5 on; it needs ``pocketsphinx``). Audio is read in place
-(``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
+``clips/train`` and ``clips/val`` (and ``clips/train_permissive``, the permissively licensed
+sources only, which ``permissive.toml`` trains on), ``rirs.txt``, ``val_real.jsonl`` and
+``val_select.jsonl`` (``bench/real.py select``: real recordings with word-level labels at three
+levels, for checkpoint selection from stage 5 on; it needs ``pocketsphinx``). Audio is read in
+place (``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
 repository.
 
     python recipes/default_vad/prepare.py [--out ~/.cache/voicecnn/default_vad]
@@ -137,6 +138,47 @@ SOURCES: dict[str, dict[str, str]] = {
     },
     "synthetic": {"licence": "generated", "origin": "coloured noise, hum, tones, clicks, RIRs"},
 }
+
+
+def _any(_path: str) -> bool:
+    return True
+
+
+# The permissive-only variant (``voicecnn train recipes/default_vad/permissive.toml``): the
+# training groups it keeps and, in a group of mixed licences, which of its files. Kept are
+# sources whose licence puts no copyleft or share-alike term on a work made from them (CC BY,
+# public domain, BSD-style, MIT: attribution at most, given in the model card); left out are
+# GPL (Fish Fillets dialogue, Wesnoth and other game music and effects, the player cries) and
+# CC BY-SA (FSDD, the Asterisk prompts, music on hold, Muldjord's stems). Validation audio only
+# ranks checkpoints and is the same in both variants.
+PERMISSIVE_TRAIN: dict[str, Callable[[str], bool]] = {
+    "librispeech": _any,
+    "ljspeech": _any,
+    "misc": _any,
+    "esc10": _any,
+    "music": lambda path: not path.startswith(f"{WESNOTH}/"),  # music_nature, not Wesnoth
+    "noise": _any,
+    "music_rock": lambda path: "/songs/sectoid/" in path,  # MIT, not Muldjord's CC BY-SA
+}
+
+
+def permissive(train: dict[str, Any]) -> dict[str, Any]:
+    """The permissively licensed part of a split's ``train`` part (see
+    :data:`PERMISSIVE_TRAIN`): groups left out, mixed groups filtered file by file."""
+
+    def keep(groups: dict[str, list[str]]) -> dict[str, list[str]]:
+        out = {
+            name: [f for f in files if PERMISSIVE_TRAIN[name](f)]
+            for name, files in groups.items()
+            if name in PERMISSIVE_TRAIN
+        }
+        return {name: files for name, files in out.items() if files}
+
+    return {
+        "speech": keep(train["speech"]),
+        "negatives": keep(train["negatives"]),
+        "rirs": list(train["rirs"]),
+    }
 
 
 def ensure_apt(packages: tuple[str, ...]) -> None:
@@ -355,8 +397,9 @@ def _has_audio(path: str) -> bool:
 def write_lists(split: dict[str, Any], out: Path) -> None:
     """The split as ``voicecnn train`` reads it: clip lists in named groups, RIRs, real audio.
 
-    ``clips/train`` and ``clips/val`` each hold ``speech/GROUP.txt`` and ``nonspeech/GROUP.txt``
-    (one absolute audio path per line; see ``voicecnn.data.mix_clips.scan_mix_clip_groups``);
+    ``clips/train``, ``clips/train_permissive`` (:func:`permissive`) and ``clips/val`` each hold
+    ``speech/GROUP.txt`` and ``nonspeech/GROUP.txt`` (one absolute audio path per line; see
+    ``voicecnn.data.mix_clips.scan_mix_clip_groups``);
     ``rirs.txt`` lists the real impulse responses; ``val_real.jsonl`` is a manifest of the
     real labelled recordings.
     """
@@ -369,8 +412,10 @@ def write_lists(split: dict[str, Any], out: Path) -> None:
         path.write_text("".join(f"{f}\n" for f in usable))
 
     tr, val = split["train"], split["val"]
+    free = permissive(tr)
     for part, speech, nonspeech in (
         ("train", tr["speech"], tr["negatives"]),
+        ("train_permissive", free["speech"], free["negatives"]),
         ("val", val["speech"], {**val["backgrounds"], "music": val["music"]}),
     ):
         root = out / "clips" / part

@@ -5,7 +5,10 @@ Heavy imports (torch, the library) happen inside the commands, so ``--help`` sta
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+import typer.core
 
 from voicecnn.cli.average import average
 from voicecnn.cli.classify import classify
@@ -27,6 +30,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from voicecnn import __version__
+
+        typer.echo(f"voicecnn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Voice activity detection with small convolutional networks."""
+
+
+_display_type = typer.core.TyperOption.display_type_rich
+
+
+def _display_type_of_value(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """A flag takes no value: its help row shows no ``<bool>`` type (Typer shows one)."""
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _display_type_of_value  # type: ignore[method-assign]
+
 app.command()(detect)
 app.command()(classify)
 app.command()(models)

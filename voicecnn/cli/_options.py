@@ -20,7 +20,9 @@ from voicecnn.errors import ConfigError
 
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Bundled model name or .safetensors path.",
+    typer.Option("--model", "-m",
+                 help="Bundled model name, .safetensors or .onnx file, Hub folder or Hub id "
+                 "(owner/name, from the Hugging Face cache).",
                  show_default="bundled default"),
 ]
 
@@ -42,7 +44,7 @@ _DETECTION_OPTIONS: tuple[tuple[str, str, Any], ...] = (
         float, typer.Option(min=0.0, help="Pad each segment by this (s).")]),
     ("max_segment", "max_segment_s", Annotated[
         float | None, typer.Option(min=0.01, help="Split segments longer than this (s) at "
-                                   "their quietest frame.", show_default="no limit")]),
+                                   "their least speech-like frame.", show_default="no limit")]),
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -14,7 +14,9 @@ def export(
     model: Annotated[
         str,
         typer.Argument(
-            metavar="MODEL", help="Bundled model name or .safetensors path.", show_default=False
+            metavar="MODEL",
+            help="Bundled model name, .safetensors file, Hub folder or Hub id.",
+            show_default=False,
         ),
     ],
     onnx: Annotated[Path, typer.Option("--onnx", dir_okay=False, help="Output .onnx file.")],

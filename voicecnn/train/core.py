@@ -282,7 +282,7 @@ def run_task(
     }
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.toml").write_text(dumps_toml(cfg_to_dict(cfg)))
+        (out / "config.toml").write_text(dumps_toml(cfg_to_dict(cfg)), encoding="utf-8")
         log(
             f"{arch}: {n_params} parameters on {card['device']}; "
             + ", ".join(f"{k}={v}" for k, v in task.facts.items())
@@ -321,5 +321,6 @@ def run_task(
     )
     card = jsonable(card)  # strict JSON: unset budgets (inf) become null
     save_weights(load_module(best), best, arch=arch, card=card)
-    (out / "card.json").write_text(json.dumps(card, indent=1, allow_nan=False) + "\n")
+    card_text = json.dumps(card, indent=1, allow_nan=False) + "\n"
+    (out / "card.json").write_text(card_text, encoding="utf-8")
     return RunResult(history, card, best, model)
