@@ -243,7 +243,7 @@ METADATA_CASES: dict[str, tuple[Callable[[dict[str, str]], None], str]] = {
 }
 TENSOR_CASES: dict[str, tuple[Callable[[dict[str, torch.Tensor]], None], str]] = {
     "tensor_nan": (lambda t: t["head.proj.weight"].fill_(math.nan), "NaN"),
-    "tensor_missing": (lambda t: t.pop("head.proj.weight"), "lacks tensor"),
+    "tensor_missing": (lambda t: t.pop("head.proj.weight"), "missing tensor"),
     "tensor_extra": (lambda t: t.update(extra=torch.zeros(3)), "holds tensor"),
     "tensor_shape": (lambda t: t.update({"head.proj.weight": torch.zeros(1, 3, 1)}), "shape"),
 }

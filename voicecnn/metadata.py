@@ -84,7 +84,7 @@ def _json(text: Any, key: str, where: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
-        raise _fail(where, f"metadata {key!r} is not valid JSON ({_first_line(e)})") from e
+        raise _fail(where, f"metadata {key!r} is not JSON ({_first_line(e)})") from e
 
 
 def _first_line(e: BaseException) -> str:
@@ -238,7 +238,7 @@ def check_tensors(
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     for names, what in (
-        (missing, "lacks tensor {} that its config needs"),
+        (missing, "missing tensor {} that its config needs"),
         (extra, "holds tensor {} that its config does not describe"),
     ):
         if names:
