@@ -218,8 +218,8 @@ def test_metadata_of_the_wrong_type_is_one_line(tmp_path: Path) -> None:
     cases = {
         "config": ({"arch": "vad_cnn1d_xs", "config": "[1, 2]"}, "must be a JSON object"),
         "dims": ({"arch": "vad_cnn1d_xs", "config": json.dumps({"dims": "two"})}, "dims"),
-        "json": ({"arch": "vad_cnn1d_xs", "config": "{"}, "not valid JSON"),
-        "tensors": ({"arch": "vad_cnn1d_xs", "config": "{}"}, "lacks tensor"),
+        "json": ({"arch": "vad_cnn1d_xs", "config": "{"}, "is not JSON"),
+        "tensors": ({"arch": "vad_cnn1d_xs", "config": "{}"}, "missing tensor"),
     }
     for label, (meta, message) in cases.items():
         path = tmp_path / f"{label}.safetensors"

@@ -4,35 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
+from tests.data_files import problems, wav, write
 from voicecnn.data.mix_clips import read_audio_list, scan_mix_clip_groups, scan_mix_clips
 from voicecnn.errors import DataError
-
-
-def wav(path: Path, duration_s: float, sample_rate: int = 16000) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = round(duration_s * sample_rate)
-    sf.write(path, 0.1 * np.sin(np.arange(n) * 0.05), sample_rate, subtype="PCM_16")
-    return path
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems(excinfo: pytest.ExceptionInfo[DataError]) -> list[str]:
-    """The problem lines of a DataError, after checking that the first line counts them."""
-    head, *lines = str(excinfo.value).splitlines()
-    count = len(lines)
-    assert (
-        head == f"{count} problem{'s' if count != 1 else ''} in the data (fix them and run again):"
-    )
-    return lines
 
 
 def test_scan_mix_clips(tmp_path: Path) -> None:

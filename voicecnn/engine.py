@@ -30,7 +30,7 @@ import numpy.typing as npt
 from voicecnn.frontend_spec import LogMelSpec, LogMelStep
 from voicecnn.layers.conv_spec import ConvNormActSpec
 from voicecnn.layers.step import Buf, LayerSpec, Op, Params, Step, leaves
-from voicecnn.models.vad_spec import VadCnnCfg, context_frames, vad_spec
+from voicecnn.models.vad_spec import FrameTiming, VadCnnCfg, context_frames, vad_spec
 
 __all__ = ["FrameEngine", "NumpyVad", "rename_legacy"]
 
@@ -311,7 +311,7 @@ class FrameEngine:
         return out
 
 
-class NumpyVad:
+class NumpyVad(FrameTiming):
     """A VAD model run by the numpy engine: the frame model :func:`voicecnn.load_model` returns.
 
     Args:
@@ -340,36 +340,6 @@ class NumpyVad:
         """The numpy engine of a torch :class:`~voicecnn.VadCnn` (its current weights)."""
         tensors = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
         return cls(model.cfg, tensors)
-
-    @property
-    def sample_rate(self) -> int:
-        """Sample rate in Hz the model expects."""
-        return self.cfg.frontend.sample_rate
-
-    @property
-    def hop_length(self) -> int:
-        """Samples per output frame."""
-        return self.cfg.frontend.hop_length
-
-    @property
-    def frame_hop_s(self) -> float:
-        """Seconds per output frame."""
-        return self.cfg.frontend.hop_s
-
-    @property
-    def receptive_field_s(self) -> float:
-        """Seconds of audio that one output frame depends on."""
-        past, future = self.context_frames
-        return (past + 1 + future) * self.frame_hop_s
-
-    @property
-    def lookahead_s(self) -> float:
-        """Seconds of audio after the end of a frame that its output depends on."""
-        return self.context_frames[1] * self.frame_hop_s
-
-    def num_frames(self, n_samples: int) -> int:
-        """Number of output frames for ``n_samples`` of input."""
-        return n_samples // self.hop_length
 
     def stream(self, *, piece_frames: int = STREAM_PIECE, logits: bool = False) -> FrameEngine:
         """A new :class:`FrameEngine` of this model (its own state)."""

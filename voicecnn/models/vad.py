@@ -22,12 +22,18 @@ from voicecnn.frontend import FrameLogMel
 from voicecnn.layers import ConvStack, FrameHead
 from voicecnn.models._registry import register_model
 from voicecnn.models.build import build_module
-from voicecnn.models.vad_spec import VARIANTS, VadCnnCfg, context_frames, vad_spec
+from voicecnn.models.vad_spec import (
+    VARIANTS,
+    FrameTiming,
+    VadCnnCfg,
+    context_frames,
+    vad_spec,
+)
 
 __all__ = ["VadCnn", "VadCnnCfg"]
 
 
-class VadCnn(nn.Module):
+class VadCnn(FrameTiming, nn.Module):
     """Waveform (B, S) at ``sample_rate`` -> speech logits (B, T), one per ``frame_hop_s``.
 
     Frame ``t`` covers samples ``[t * hop, (t + 1) * hop)`` and ``T = S // hop``: the STFT
@@ -53,36 +59,6 @@ class VadCnn(nn.Module):
         if "temporal" not in self._modules:
             self.temporal = None
         self.context_frames: tuple[int, int] = context_frames(cfg)
-
-    @property
-    def sample_rate(self) -> int:
-        """Sample rate in Hz the model expects."""
-        return self.cfg.frontend.sample_rate
-
-    @property
-    def hop_length(self) -> int:
-        """Samples per output frame."""
-        return self.cfg.frontend.hop_length
-
-    @property
-    def frame_hop_s(self) -> float:
-        """Seconds per output frame."""
-        return self.cfg.frontend.hop_s
-
-    @property
-    def receptive_field_s(self) -> float:
-        """Seconds of audio that one output frame depends on."""
-        past, future = self.context_frames
-        return (past + 1 + future) * self.frame_hop_s
-
-    @property
-    def lookahead_s(self) -> float:
-        """Seconds of audio after the end of a frame that its output depends on."""
-        return self.context_frames[1] * self.frame_hop_s
-
-    def num_frames(self, n_samples: int) -> int:
-        """Number of output frames for ``n_samples`` of input."""
-        return n_samples // self.hop_length
 
     def forward_features(self, wave: torch.Tensor) -> torch.Tensor:
         """Waveform (B, S) -> features (B, C, T)."""

@@ -13,7 +13,7 @@ from voicecnn.layers.conv_spec import ConvStackSpec, Dims, StageCfg
 from voicecnn.layers.heads_spec import FrameHeadSpec
 from voicecnn.layers.step import LayerSpec, Seq
 
-__all__ = ["VARIANTS", "VadCnnCfg", "context_frames", "vad_spec"]
+__all__ = ["VARIANTS", "FrameTiming", "VadCnnCfg", "context_frames", "vad_spec"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,44 @@ class VadCnnCfg:
             raise ValueError("temporal stages are for the 2-D family only")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
+
+
+class FrameTiming:
+    """Rates and context of a VAD model from its config, for each executor of it (the torch
+    module and the numpy engine): needs ``cfg`` and ``context_frames`` (past, future)."""
+
+    cfg: VadCnnCfg
+    context_frames: tuple[int, int]
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz the model expects."""
+        return self.cfg.frontend.sample_rate
+
+    @property
+    def hop_length(self) -> int:
+        """Samples per output frame."""
+        return self.cfg.frontend.hop_length
+
+    @property
+    def frame_hop_s(self) -> float:
+        """Seconds per output frame."""
+        return self.cfg.frontend.hop_s
+
+    @property
+    def receptive_field_s(self) -> float:
+        """Seconds of audio that one output frame depends on."""
+        past, future = self.context_frames
+        return (past + 1 + future) * self.frame_hop_s
+
+    @property
+    def lookahead_s(self) -> float:
+        """Seconds of audio after the end of a frame that its output depends on."""
+        return self.context_frames[1] * self.frame_hop_s
+
+    def num_frames(self, n_samples: int) -> int:
+        """Number of output frames for ``n_samples`` of input."""
+        return n_samples // self.hop_length
 
 
 def _stacks(cfg: VadCnnCfg) -> tuple[ConvStackSpec, ConvStackSpec | None]:
