@@ -231,5 +231,5 @@ def test_a_shell_glob_skips_files_that_are_not_audio(tmp_path: Path, tiny_weight
     assert code == 0, err
     assert [json.loads(line)["path"] for line in out.splitlines()] == [str(wav)]
     assert f"skipped '{script}'" in err and f"skipped '{pretty}'" in err and "error" not in err
-    code, out, err = _run("detect", str(script), "-m", str(tiny_weights))
+    code, out, err = _run("detect", str(script), str(pretty), "-m", str(tiny_weights))
     assert code == 1 and out == "" and "no audio files among the inputs" in err

@@ -45,7 +45,7 @@ def test_globs_give_only_audio(mixed_folder: Path, tiny_weights: Path) -> None:
     # nothing audio among its matches: one clear error, exit 1
     result = runner.invoke(app, ["detect", f"{mixed_folder}/*.py", "-m", str(tiny_weights)])
     assert result.exit_code == 1 and "matches no audio files" in result.stderr
-    # a single file named on its own is tried whatever its suffix
+    # a single file named on its own is tried whatever its suffix (among others: skipped)
     result = runner.invoke(app, ["detect", str(mixed_folder / "make.py"), "-m", str(tiny_weights)])
     assert result.exit_code == 1 and "not a readable audio file" in result.stderr
 

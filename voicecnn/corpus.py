@@ -205,8 +205,10 @@ def _looks_like_jsonl(path: Path) -> bool:
         return False
 
 
-def _iter_input(text: str) -> Iterator[_Entry]:
-    """The audio files one command-line input names, or its problems."""
+def _iter_input(text: str, *, among_others: bool = False) -> Iterator[_Entry]:
+    """The audio files one command-line input names, or its problems. A file that is not audio
+    by its suffix is tried as audio when named alone, and skipped with a note when it comes
+    among other inputs (as the files a shell glob expands to do)."""
     kind = input_kind(text)
     path = Path(text)
     if kind is InputKind.directory:
@@ -227,6 +229,8 @@ def _iter_input(text: str) -> Iterator[_Entry]:
         yield _Entry(None, problem=Skipped(f"skipped '{path}': a JSON file, not a JSONL manifest"))
     elif kind in (InputKind.file_list, InputKind.manifest):
         yield from _read_entries(path, kind)
+    elif kind is InputKind.other and not among_others:
+        yield _Entry(path)
     elif kind is InputKind.other:
         yield _Entry(None, problem=Skipped(f"skipped '{path}': not an audio file (by its suffix), "
                                            "a file list or a manifest"))
@@ -239,7 +243,7 @@ def _input_root(text: str) -> Path | None:
     kind = input_kind(text)
     if kind is InputKind.directory:
         return Path(os.path.abspath(text))
-    if kind is InputKind.audio:
+    if kind in (InputKind.audio, InputKind.other):
         return Path(os.path.abspath(text)).parent
     if kind is InputKind.glob:  # the folder before the first wildcard
         parts = Path(text).parts
@@ -321,7 +325,7 @@ def iter_recordings(
     # Listings of the last folders, for this run only (files come folder by folder).
     shared_stems = functools.lru_cache(maxsize=64)(_shared_stems)
     for text in inputs:
-        for entry in _iter_input(text):
+        for entry in _iter_input(text, among_others=len(inputs) > 1):
             if entry.path is None:
                 yield entry.problem or f"cannot read '{text}'"
                 continue
@@ -376,7 +380,7 @@ def plan_items(
             else a folder of pictures mirroring the input tree; ``None``: no pictures.
         manifest_done: Ids an earlier run put in the combined manifest (``None``: no manifest).
     """
-    single = len(inputs) == 1 and input_kind(inputs[0]) is InputKind.audio
+    single = len(inputs) == 1 and input_kind(inputs[0]) in (InputKind.audio, InputKind.other)
     plot_file = plot if plot is not None and single and not plot.is_dir() else None
     for rec in iter_recordings(inputs, root):
         if isinstance(rec, str):

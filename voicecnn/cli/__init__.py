@@ -76,8 +76,21 @@ app.command()(average)
 
 def main() -> None:
     """Entry point of the ``voicecnn`` console script."""
+    # typer's bundled click: its ClickException, the base of every usage error
+    click_error: type[Exception] = next(
+        c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+    )
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click_error as err:  # a usage error: one line, exit 2 (typer draws a box of several)
+        e: Any = err
+        if type(e).__name__ == "NoArgsIsHelpError":  # bare `voicecnn`: the help, as asked for
+            e.show()
+        else:
+            typer.echo(f"error: {e.format_message()} (see --help)", err=True)
+        raise SystemExit(e.exit_code) from None
+    except typer.Abort:
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     except ModuleNotFoundError as e:
@@ -90,3 +103,4 @@ def main() -> None:
             err=True,
         )
         raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
