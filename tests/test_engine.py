@@ -265,3 +265,29 @@ def test_cli_detect_on_a_short_file_equals_the_library(tmp_path: Path) -> None:
     torch_det = vc.detect_file(vc.load_module(), path)
     assert numpy_det.segments == torch_det.segments
     np.testing.assert_allclose(numpy_det.probs, torch_det.probs, atol=2e-5)
+
+
+def test_a_config_that_lies_about_its_tensors_is_refused_without_torch(tmp_path: Path) -> None:
+    """The numpy loader checks every tensor's shape against the config (no torch needed)."""
+    from importlib.resources import files
+
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    src = str(files("voicecnn.weights") / "vad_cnn2d_s.safetensors")
+    with safe_open(src, "np") as f:
+        meta = dict(f.metadata())
+    for path, change in (("temporal", ("temporal", 0, "channels", 40)),
+                         ("kernel", ("stages", 1, "kernel", 5))):
+        cfg = json.loads(meta["config"])
+        key, i, field, value = change
+        cfg[key][i][field] = value
+        out = tmp_path / f"{path}.safetensors"
+        save_file(load_file(src), str(out), metadata={**meta, "config": json.dumps(cfg)})
+        code = ("import sys, voicecnn as vc\n"
+                "try:\n    vc.load_model(sys.argv[1])\nexcept vc.CheckpointError as e:\n"
+                "    print(e)\nprint('torch' in sys.modules)\n")
+        run = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True,
+                             text=True, check=True)
+        message, torch_loaded = run.stdout.splitlines()
+        assert "its config needs" in message and torch_loaded == "False", run.stdout

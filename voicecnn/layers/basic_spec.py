@@ -24,8 +24,9 @@ class BatchNormSpec(LayerSpec):
 
     def step(self, params: Params, shape: Shape) -> Step:
         """An :class:`AffineStep`."""
-        scale = params("weight") / np.sqrt(params("running_var") + self.eps)
-        shift = params("bias") - params("running_mean") * scale
+        vec = (self.channels,)
+        scale = params("weight", vec) / np.sqrt(params("running_var", vec) + self.eps)
+        shift = params("bias", vec) - params("running_mean", vec) * scale
         if shape != (1, self.channels) or scale.shape != (self.channels,):
             raise ValueError(f"batch norm of {self.channels} channels got frames {shape}")
         return AffineStep(shape, scale, shift)

@@ -77,7 +77,8 @@ class ConvStep(Step):
         h, c = shape
         self.inp = Buf(shape)
         self.past, self.future = spec.time_padding
-        w = params("conv.weight")
+        kernel = (spec.k,) * spec.dims
+        w = params("conv.weight", (spec.c_out, spec.c_in, *kernel))
         if spec.dims == 1:
             if h != 1 or w.ndim != 3:
                 raise ValueError(f"a 1-D conv needs (1, C) frames, got {shape}")
@@ -91,8 +92,9 @@ class ConvStep(Step):
             raise ValueError(f"conv expects {c_in} channels, its input has {c}")
         self.h, self.kh, self.kw, self.d = h, kh, kw, spec.dilation
         self.span = (kw - 1) * self.d
-        scale = params("norm.weight") / np.sqrt(params("norm.running_var") + spec.eps)
-        bias = params("norm.bias") - params("norm.running_mean") * scale
+        vec = (spec.c_out,)
+        scale = params("norm.weight", vec) / np.sqrt(params("norm.running_var", vec) + spec.eps)
+        bias = params("norm.bias", vec) - params("norm.running_mean", vec) * scale
         w = w * scale[:, None, None, None]  # batch norm folded in
         self.direct = kw == 1 and kh == 1  # no gather: rows are the columns
         # Weight rows in gather order: time tap, row tap, channel. With few input channels the

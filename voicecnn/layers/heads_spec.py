@@ -28,7 +28,7 @@ class FrameHeadSpec(LayerSpec):
             raise ValueError(
                 f"frame head of {self.in_channels} channels got frames {shape} (flatten first)"
             )
-        return ProjectStep(shape, w[:, :, 0].T, params("proj.bias"))
+        return ProjectStep(shape, w[:, :, 0].T, params("proj.bias", (self.num_classes,)))
 
 
 class ProjectStep(Step):

@@ -57,12 +57,17 @@ class Params:
     def __init__(self, tensors: Mapping[str, np.ndarray], prefix: str) -> None:
         self.tensors, self.prefix = tensors, prefix
 
-    def __call__(self, name: str) -> F64:
-        """The tensor ``name`` of this layer as float64."""
+    def __call__(self, name: str, shape: tuple[int, ...] | None = None) -> F64:
+        """The tensor ``name`` of this layer as float64, checked against the ``shape`` the
+        layer's config gives it (a weights file whose config and tensors disagree is refused
+        before any work)."""
         key = f"{self.prefix}.{name}" if self.prefix else name
         value = self.tensors.get(key)
         if value is None:
             raise KeyError(f"missing tensor {key!r}")
+        if shape is not None and tuple(value.shape) != shape:
+            raise ValueError(f"tensor {key!r} has shape {tuple(value.shape)}, its config "
+                             f"needs {shape}")
         return np.asarray(value, dtype=np.float64)
 
 
