@@ -20,9 +20,9 @@ def wav(path: Path, duration_s: float, sample_rate: int = 16000) -> Path:
     return path
 
 
-def write(path: Path, text: str) -> Path:
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding=encoding)
     return path
 
 
@@ -43,3 +43,7 @@ def problems(excinfo: pytest.ExceptionInfo[DataError]) -> list[str]:
         head == f"{count} problem{'s' if count != 1 else ''} in the data (fix them and run again):"
     )
     return lines
+
+
+def error_lines(excinfo: pytest.ExceptionInfo[DataError]) -> list[str]:
+    return str(excinfo.value).splitlines()

@@ -6,23 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.data_files import error_lines, spans, write
 from voicecnn.data.annotations import read_annotation
 from voicecnn.data.annotations.label_file import read_audacity, read_lab
 from voicecnn.errors import DataError
-from voicecnn.segments import Segment
-
-
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.write_text(text, encoding=encoding)
-    return path
-
-
-def spans(segs: list[Segment]) -> list[tuple[float, float]]:
-    return [(round(s.start, 6), round(s.end, 6)) for s in segs]
-
-
-def error_lines(excinfo: pytest.ExceptionInfo[DataError]) -> list[str]:
-    return str(excinfo.value).splitlines()
 
 
 def test_audacity_labels(tmp_path: Path) -> None:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.data_files import spans
 from voicecnn.data.annotations.row import Row, is_speech_label, merge_rows
-from voicecnn.segments import Segment
-
-
-def spans(segs: list[Segment]) -> list[tuple[float, float]]:
-    return [(round(s.start, 6), round(s.end, 6)) for s in segs]
 
 
 def test_merge_rows_sorts_merges_and_keeps_the_line_of_the_end() -> None:

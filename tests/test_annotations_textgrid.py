@@ -6,21 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.data_files import spans, write
 from voicecnn.data.annotations import read_annotation
 from voicecnn.data.annotations.textgrid import read_textgrid
 from voicecnn.errors import DataError
-from voicecnn.segments import Segment
 
 DATA = Path(__file__).parent / "data"
-
-
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.write_text(text, encoding=encoding)
-    return path
-
-
-def spans(segs: list[Segment]) -> list[tuple[float, float]]:
-    return [(round(s.start, 6), round(s.end, 6)) for s in segs]
 
 
 def test_textgrid_long_format() -> None:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.data_files import write
 from voicecnn.data.annotations import parse_annotation
 from voicecnn.data.issue import Issue, issues_error
-
-
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.write_text(text, encoding=encoding)
-    return path
 
 
 def test_issue_and_error_format() -> None:
