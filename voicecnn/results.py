@@ -10,12 +10,12 @@ ids to skip, so a rerun neither repeats nor loses a recording.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from voicecnn._io import atomic_path
 from voicecnn.corpus import Recording
 from voicecnn.detection import Detection
 from voicecnn.errors import DataError
@@ -188,8 +188,6 @@ class ResultManifest:
 
 
 def _rewrite(path: Path, lines: Iterator[str]) -> None:
-    """Replace ``path`` by ``lines``, streamed through a temporary file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    """Replace ``path`` by ``lines``, streamed through a temporary file (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as f:
         f.writelines(lines)
-    os.replace(tmp, path)
