@@ -15,22 +15,22 @@ dependencies = ["torch", "numpy", "soundfile", "soxr", "safetensors"]
 
 def voicecnn(name: str | None = None, *, device: str = "cpu") -> Any:
     """A voicecnn model in eval mode: ``name`` as for ``voicecnn.load_model`` (None: default)."""
-    from voicecnn.checkpoint import load_model
+    from voicecnn.net.checkpoint import load_model
 
     return load_model(name, device=device)
 
 
 def silero_vad(name: str | None = None) -> tuple[Any, tuple[Any, ...]]:
     """``(model, (get_speech_timestamps, save_audio, read_audio, VADIterator, collect_chunks))``
-    with voicecnn's model and its Silero-compatible functions (``voicecnn.silero``)."""
-    from voicecnn.checkpoint import load_model
-    from voicecnn.silero import (
+    with voicecnn's model and its Silero-compatible functions (``voicecnn.compat.silero``)."""
+    from voicecnn.compat.silero import (
         VADIterator,
         collect_chunks,
         get_speech_timestamps,
         read_audio,
         save_audio,
     )
+    from voicecnn.net.checkpoint import load_model
 
     utils = (get_speech_timestamps, save_audio, read_audio, VADIterator, collect_chunks)
     return load_model(name), utils

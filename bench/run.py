@@ -46,7 +46,7 @@ sys.path.insert(0, str(BENCH))  # `import sets`, `import peers` as when run as a
 import sets  # noqa: E402
 from peers.grid import GRID_HOP, SAMPLE_RATE  # noqa: E402
 
-from voicecnn.segments import mask_to_segments  # noqa: E402
+from voicecnn.detection.segments import mask_to_segments  # noqa: E402
 from voicecnn.train import metrics  # noqa: E402
 from voicecnn.train.metrics import match_segments  # noqa: E402
 

@@ -28,7 +28,7 @@ import soundfile as sf
 import torch
 
 import voicecnn as vc
-from voicecnn.engine import NumpyVad
+from voicecnn.net.engine import NumpyVad
 
 
 def rtf_one_thread(

@@ -38,7 +38,7 @@ import soundfile as sf  # noqa: E402
 
 import voicecnn as vc  # noqa: E402
 from voicecnn.data.mix import speech_labels  # noqa: E402
-from voicecnn.stream import StreamingDetector  # noqa: E402
+from voicecnn.detection.stream import StreamingDetector  # noqa: E402
 
 RATE = 16000
 ROOT = Path(__file__).parents[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import voicecnn as vc
-from voicecnn.classifiers import classifier_task, evaluate_classifier
+from voicecnn.train.score import classifier_task, evaluate_classifier
 
 
 def evaluate(model: str, data: Path, batch_size: int = 512) -> dict[str, Any]:

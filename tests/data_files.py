@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from voicecnn.detection.segments import Segment
 from voicecnn.errors import DataError
-from voicecnn.segments import Segment
 
 
 def wav(path: Path, duration_s: float, sample_rate: int = 16000) -> Path:

@@ -1,4 +1,4 @@
-"""Tests of voicecnn.audio: every claimed format, resampling, mixing, arrays and bad input."""
+"""Tests of voicecnn.io.audio: every claimed format, resampling, mixing, arrays and bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy.typing as npt
 import pytest
 import soundfile
 
-from voicecnn.audio import (
+from voicecnn.errors import AudioError, ConfigError
+from voicecnn.io.audio import (
     SAMPLE_RATE,
     audio_duration_s,
     iter_audio,
@@ -20,7 +21,6 @@ from voicecnn.audio import (
     read_audio,
     resample,
 )
-from voicecnn.errors import AudioError, ConfigError
 
 TONE_HZ = 440.0
 FloatArray = npt.NDArray[np.float64]

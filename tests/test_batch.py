@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 import voicecnn as vc
-from voicecnn.batch import FileJob, WorkerCfg, detect_batch, detect_files
+from voicecnn.detection.batch import FileJob, WorkerCfg, detect_batch, detect_files
 
 from .conftest import speechlike
 

@@ -17,7 +17,7 @@ SAMPLE = REPO / "samples" / "speech_over_noise.flac"
 def test_pyannote_annotation_and_timeline() -> None:
     from pyannote.core import Annotation, Segment, Timeline
 
-    from voicecnn.bridges.pyannote import to_annotation, to_timeline
+    from voicecnn.compat.pyannote import to_annotation, to_timeline
 
     result = vc.detect_file(vc.load_model(), SAMPLE)
     assert len(result.segments) >= 2
@@ -41,7 +41,7 @@ def test_lhotse_activity_detector(tmp_path: Path) -> None:
     from lhotse import Recording, SupervisionSegment
     from lhotse.workflows.activity_detection import ActivityDetector
 
-    from voicecnn.bridges.lhotse import VoiceCnnVAD
+    from voicecnn.compat.lhotse import VoiceCnnVAD
 
     model = vc.load_model()
     wave = vc.load_audio(SAMPLE)

@@ -12,8 +12,8 @@ import torch
 from safetensors.torch import save_file
 
 import voicecnn as vc
-from voicecnn.checkpoint import atomic_write_bytes
 from voicecnn.errors import CheckpointError, UnknownModelError
+from voicecnn.net.checkpoint import atomic_write_bytes
 
 
 def test_bundled_default_exists_and_loads() -> None:

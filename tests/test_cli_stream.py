@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from voicecnn.cli import app
-from voicecnn.stream import SpeechEvent, events_to_segments
+from voicecnn.detection.stream import SpeechEvent, events_to_segments
 
 from .conftest import speechlike
 

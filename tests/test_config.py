@@ -10,7 +10,7 @@ import pytest
 import voicecnn as vc
 from voicecnn.config import apply_overrides, cfg_to_dict, dumps_toml, jsonable, load_toml
 from voicecnn.errors import ConfigError
-from voicecnn.layers import StageCfg
+from voicecnn.net.layers import StageCfg
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecnn.corpus import (
+from voicecnn.detection.corpus import (
     InputKind,
     Recording,
     common_root,
@@ -113,7 +113,7 @@ def test_root_pins_keys_and_rejects_files_outside(tmp_path: Path) -> None:
 
 
 def test_plan_items_places_outputs_and_pictures_and_knows_what_is_done(tmp_path: Path) -> None:
-    from voicecnn.corpus import PlannedItem, plan_items
+    from voicecnn.detection.corpus import PlannedItem, plan_items
 
     _touch(tmp_path / "c/a/x.wav", tmp_path / "c/b/x.wav")
     out, pics = tmp_path / "out", tmp_path / "pics"

@@ -10,13 +10,13 @@ import soundfile as sf
 import torch
 from torch.utils.data import DataLoader
 
-from voicecnn.audio import load_audio
 from voicecnn.data.datasets import ClipMixDataset, VadCropDataset, negative_crops, read_excerpt
 from voicecnn.data.manifest import ManifestEntry
 from voicecnn.data.mix import MixCfg
 from voicecnn.data.recordings import load_dataset
+from voicecnn.detection.segments import Segment
 from voicecnn.errors import ConfigError, DataError
-from voicecnn.segments import Segment
+from voicecnn.io.audio import load_audio
 
 RATE = 16000
 SCALE = 2.0**-20  # sample i of a "clock" file holds i * SCALE exactly (float32)

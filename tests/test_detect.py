@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import voicecnn as vc
+from voicecnn.detection.segments import to_targets
 from voicecnn.errors import AudioError, ConfigError
 
 from .conftest import speechlike
@@ -112,8 +113,8 @@ def test_bundled_model_finds_real_speech_and_not_silence() -> None:
     det = vc.detect_file(model, sample)
     hop = det.frame_hop_s
     n = det.probs.size
-    truth = vc.segments.to_targets(ref, n, hop).astype(bool)
-    pred = vc.segments.to_targets(det.segments, n, hop).astype(bool)
+    truth = to_targets(ref, n, hop).astype(bool)
+    pred = to_targets(det.segments, n, hop).astype(bool)
     agreement = (truth == pred).mean()
     assert agreement > 0.85
     quiet = vc.detect(model, 0.001 * np.random.default_rng(0).standard_normal(32000))

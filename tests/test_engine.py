@@ -17,15 +17,15 @@ from safetensors.numpy import load as numpy_load
 from torch import nn
 
 import voicecnn as vc
-from voicecnn.checkpoint import _locate
-from voicecnn.engine import FrameEngine, NumpyVad
-from voicecnn.frontend_spec import FrontendCfg, LogMelSpec
-from voicecnn.layers.basic_spec import BatchNormSpec, FlattenSpec, UnsqueezeSpec
-from voicecnn.layers.conv_spec import ConvStackSpec, MaxPoolSpec, StageCfg
-from voicecnn.layers.heads_spec import FrameHeadSpec
-from voicecnn.layers.step import LayerSpec, Params, Seq, Shape, Step
-from voicecnn.models.build import build_module
-from voicecnn.models.vad_spec import VARIANTS, vad_spec
+from voicecnn.net.checkpoint import _locate
+from voicecnn.net.engine import FrameEngine, NumpyVad
+from voicecnn.net.frontend_spec import FrontendCfg, LogMelSpec
+from voicecnn.net.layers.basic_spec import BatchNormSpec, FlattenSpec, UnsqueezeSpec
+from voicecnn.net.layers.conv_spec import ConvStackSpec, MaxPoolSpec, StageCfg
+from voicecnn.net.layers.heads_spec import FrameHeadSpec
+from voicecnn.net.layers.step import LayerSpec, Params, Seq, Shape, Step
+from voicecnn.net.models.build import build_module
+from voicecnn.net.models.vad_spec import VARIANTS, vad_spec
 
 from .conftest import speechlike
 
@@ -115,7 +115,7 @@ def test_a_new_step_plugs_in_by_defining_it() -> None:
         def step(self, params: Params, shape: Shape) -> Step:
             class HalveStep(Step):
                 def __init__(self) -> None:
-                    from voicecnn.layers.step import Buf
+                    from voicecnn.net.layers.step import Buf
 
                     self.inp, self.out_shape = Buf(shape), shape
 
@@ -233,7 +233,7 @@ _NO_TORCH = """
 import sys
 import numpy as np
 import voicecnn as vc
-from voicecnn.stream import StreamingDetector
+from voicecnn.detection.stream import StreamingDetector
 model = vc.load_model()
 det = vc.detect_file(model, sys.argv[1])
 stream = StreamingDetector(model)

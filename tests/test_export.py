@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from voicecnn.cli import app
+from voicecnn.detection.stream import StreamingDetector
 from voicecnn.errors import CheckpointError
-from voicecnn.export import OnnxVad, export_onnx
-from voicecnn.stream import StreamingDetector
+from voicecnn.net.export import OnnxVad, export_onnx
 
 from .conftest import speechlike
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from voicecnn.frontend import FrontendCfg, LogMel, hz_to_mel, mel_filterbank, mel_to_hz
+from voicecnn.net.frontend import FrontendCfg, LogMel, hz_to_mel, mel_filterbank, mel_to_hz
 
 from .conftest import speechlike
 

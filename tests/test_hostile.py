@@ -33,7 +33,8 @@ import voicecnn as vc
 from tests.conftest import speechlike
 from voicecnn.cli import app
 from voicecnn.errors import AudioError, CheckpointError, ConfigError
-from voicecnn.escape import csv_row, recording_id, rttm_id, rttm_id_text, terminal
+from voicecnn.io.audio import iter_audio
+from voicecnn.io.escape import csv_row, recording_id, rttm_id, rttm_id_text, terminal
 
 runner = CliRunner()
 _FIXTURES = [HealthCheck.function_scoped_fixture]  # fixtures here are read-only or tmp factories
@@ -273,7 +274,7 @@ _CAPPED = textwrap.dedent(
     cap = 2 << 30  # 2 GiB of address space: loading a bundled model needs well under that
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     import voicecnn as vc
-    from voicecnn.checkpoint import load_module
+    from voicecnn.net.checkpoint import load_module
     vc.load_model("{base}")  # the cap leaves room for a real model
     for path in sys.argv[1:]:
         for loader, load in (("numpy", vc.load_model), ("torch", load_module)):
@@ -434,7 +435,7 @@ def test_truncated_files_are_errors(
     data = whole_files[suffix]
     path = tmp_path_factory.mktemp("cut") / f"cut.{suffix}"
     path.write_bytes(data[: int(len(data) * cut)])
-    for read in (vc.read_audio, lambda p: list(vc.audio.iter_audio(p))):
+    for read in (vc.read_audio, lambda p: list(iter_audio(p))):
         with pytest.raises(AudioError) as e:
             read(path)
         assert "\n" not in str(e.value)
@@ -617,7 +618,7 @@ def test_listen_counts_overflows_and_survives_a_vanishing_device(
 def onnx_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from voicecnn.export import export_onnx
+    from voicecnn.net.export import export_onnx
 
     path = tmp_path_factory.mktemp("onnx") / "vad.onnx"
     export_onnx(vc.create_model("vad_cnn1d_xs").eval(), path, arch="vad_cnn1d_xs")

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import voicecnn as vc
-from voicecnn import hub
+from voicecnn.net import hub
 
 REPO = Path(__file__).parents[1]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import voicecnn as vc
-from voicecnn.models import ClipCnn, ClipCnnCfg, ImageCnn, ImageCnnCfg
+from voicecnn.net.models import ClipCnn, ClipCnnCfg, ImageCnn, ImageCnnCfg
 
 IMAGE_MODELS = vc.list_models("image")
 CLIP_MODELS = vc.list_models("clip")

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from voicecnn.cli import app
-from voicecnn.engine import NumpyVad
-from voicecnn.stream import StreamingDetector
+from voicecnn.detection.stream import StreamingDetector
+from voicecnn.net.engine import NumpyVad
 
 from .conftest import speechlike
 
@@ -51,7 +51,7 @@ def test_file_stream_and_chunks_agree(default: NumpyVad, tmp_path: Path) -> None
     updates.append(det.flush())
     np.testing.assert_allclose(np.concatenate([u.probs for u in updates]), whole.probs,
                                atol=1e-5)
-    from voicecnn.stream import events_to_segments
+    from voicecnn.detection.stream import events_to_segments
 
     events = [e for u in updates for e in u.events]
     assert [(round(s.start, 6), round(s.end, 6)) for s in events_to_segments(events)] == [
@@ -77,7 +77,7 @@ def test_cli_commands_without_torch(tmp_path: Path) -> None:
 _NO_TORCH = """
 import sys
 import voicecnn as vc
-from voicecnn.stream import StreamingDetector
+from voicecnn.detection.stream import StreamingDetector
 det = vc.detect_file(vc.load_model(), sys.argv[1])
 StreamingDetector(vc.load_model()).feed(vc.load_audio(sys.argv[1])[:8000])
 print(sorted(m for m in sys.modules if m.split(".")[0] in {"torch", "scipy"}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from voicecnn.layers import ClassifierHead, ConvNormAct, ConvStack, FrameHead, StageCfg
+from voicecnn.net.layers import ClassifierHead, ConvNormAct, ConvStack, FrameHead, StageCfg
 
 
 @pytest.mark.parametrize("dims", [1, 2])

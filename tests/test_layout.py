@@ -32,7 +32,7 @@ def test_cli_libraries_stay_in_cli() -> None:
 
 def test_light_modules_do_not_import_torch_or_librosa() -> None:
     mods = _modules()
-    for name in ("audio.py", "segments.py", "config.py", "errors.py", "pcm.py"):
+    for name in ("io/audio.py", "detection/segments.py", "config.py", "errors.py", "io/pcm.py"):
         assert not mods[name] & {"torch", "librosa"}, name
     for name, imports in mods.items():  # librosa is for tests and data preparation only
         assert "librosa" not in imports, name
@@ -40,7 +40,7 @@ def test_light_modules_do_not_import_torch_or_librosa() -> None:
 
 def test_ray_stays_in_its_module() -> None:
     for name, imports in _modules().items():
-        if name != "ray_batch.py":
+        if name != "detection/ray_batch.py":
             assert "ray" not in imports, name
 
 
@@ -145,3 +145,26 @@ def test_no_import_cycles() -> None:
     graph = import_graph()
     assert graph["voicecnn.train.run"] >= {"voicecnn.train.core", "voicecnn.train.vad"}
     assert import_cycles(graph) == []
+
+
+# The flow, bottom to top: a module imports only its own stage and those below it.
+STAGES = ["errors", "config", "io", "net", "detection", "data", "train", "compat", "cli"]
+
+
+def _stage(module: str) -> int | None:
+    parts = module.split(".")
+    return STAGES.index(parts[1]) if len(parts) > 1 and parts[1] in STAGES else None
+
+
+def test_imports_follow_the_flow() -> None:
+    """io -> net -> detection -> data -> train -> compat -> cli: nothing imports a later stage
+    (lazy imports counted), so the folder names say where a change belongs."""
+    graph = import_graph()
+    assert {_stage(m) for m in graph} >= set(range(len(STAGES)))
+    upward = [
+        (m, t)
+        for m, targets in graph.items()
+        for t in targets
+        if (a := _stage(m)) is not None and (b := _stage(t)) is not None and b > a
+    ]
+    assert upward == []

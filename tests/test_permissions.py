@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from voicecnn._io import atomic_path, atomic_write_bytes
 from voicecnn.cli import app
-from voicecnn.segments import Segment
-from voicecnn.split import keep_file, split_file
+from voicecnn.detection.segments import Segment
+from voicecnn.detection.split import keep_file, split_file
+from voicecnn.io.files import atomic_path, atomic_write_bytes
 
 
 @pytest.fixture(params=[0o022, 0o002])

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from voicecnn.cli import app
-from voicecnn.plot import _MelFrames, plot_detection
+from voicecnn.detection.plot import _MelFrames, plot_detection
 
 from .conftest import speechlike
 

@@ -11,8 +11,8 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from voicecnn.batch import WorkerCfg
 from voicecnn.cli import app
+from voicecnn.detection.batch import WorkerCfg
 
 from .conftest import speechlike
 
@@ -70,7 +70,7 @@ def test_cli_on_ray_matches_one_process_records_failures_and_resumes(
 
 
 def test_dataset_of_paths(local_ray: None, corpus: Path, tiny_weights: Path) -> None:
-    from voicecnn.ray_batch import detect_dataset
+    from voicecnn.detection.ray_batch import detect_dataset
 
     paths = [*sorted(map(str, corpus.rglob("u*.wav"))), str(corpus / "s0" / "broken.wav")]
     ds = ray.data.from_items([{"path": p} for p in paths])
@@ -87,8 +87,8 @@ def test_dataset_of_paths(local_ray: None, corpus: Path, tiny_weights: Path) -> 
 
 def test_an_actor_that_cannot_start_fails_its_files_not_the_run(local_ray: None, corpus: Path,
                                                                 tmp_path: Path) -> None:
-    from voicecnn.batch import FileJob
-    from voicecnn.ray_batch import detect_ray
+    from voicecnn.detection.batch import FileJob
+    from voicecnn.detection.ray_batch import detect_ray
 
     inputs = [FileJob(p) for p in sorted(corpus.rglob("u*.wav"))[:3]]
     settings = WorkerCfg(str(tmp_path / "no_such_model.safetensors"), CFG)
@@ -100,7 +100,7 @@ def test_an_actor_that_cannot_start_fails_its_files_not_the_run(local_ray: None,
 def test_an_address_where_nothing_listens_fails_fast() -> None:
     import socket
 
-    from voicecnn.ray_batch import check_reachable
+    from voicecnn.detection.ray_batch import check_reachable
 
     with socket.socket() as s:  # a port that was free a moment ago
         s.bind(("127.0.0.1", 0))

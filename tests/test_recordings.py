@@ -9,8 +9,8 @@ import pytest
 from tests.data_files import jsonl, problems, spans, wav, write
 from voicecnn.data.manifest import ManifestEntry
 from voicecnn.data.recordings import END_TOLERANCE_S, load_dataset, validate
+from voicecnn.detection.segments import Segment
 from voicecnn.errors import DataError
-from voicecnn.segments import Segment
 
 
 def test_validate_checks_audio_offsets_and_segments(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import voicecnn as vc
-from voicecnn.corpus import Recording
-from voicecnn.results import ManifestFormat, ResultManifest, manifest_format_for
+from voicecnn.detection.corpus import Recording
+from voicecnn.detection.results import ManifestFormat, ResultManifest, manifest_format_for
 
 
 def _det(*segments: tuple[float, float]) -> vc.Detection:

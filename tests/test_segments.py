@@ -1,4 +1,5 @@
-"""Tests of voicecnn.segments: hand-computed tables (frame_hop_s = 0.01) and properties."""
+"""Tests of voicecnn.detection.segments: hand-computed tables (frame_hop_s = 0.01) and
+properties."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicecnn.errors import ConfigError
-from voicecnn.segments import (
+from voicecnn.detection.segments import (
     Segment,
     drop_short,
     hysteresis,
@@ -24,6 +24,7 @@ from voicecnn.segments import (
     split_long,
     to_targets,
 )
+from voicecnn.errors import ConfigError
 
 HOP = 0.01
 Spans = list[tuple[float, float]]

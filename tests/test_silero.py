@@ -1,4 +1,4 @@
-"""voicecnn.silero: Silero VAD's functions, checked against Silero's documented behaviour."""
+"""voicecnn.compat.silero: Silero VAD's functions, checked against Silero's documented behaviour."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import soundfile as sf
 import torch
 
 import voicecnn as vc
-from voicecnn.silero import (
+from voicecnn.compat.silero import (
     VADIterator,
     collect_chunks,
     drop_chunks,

@@ -11,9 +11,8 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from voicecnn.cli import app
-from voicecnn.errors import AudioError
-from voicecnn.segments import Segment
-from voicecnn.split import (
+from voicecnn.detection.segments import Segment
+from voicecnn.detection.split import (
     Piece,
     keep_file,
     read_pieces,
@@ -21,6 +20,7 @@ from voicecnn.split import (
     split_file,
     to_original_time,
 )
+from voicecnn.errors import AudioError
 
 from .conftest import speechlike
 

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import voicecnn as vc
+from voicecnn.detection.segments import SegmentRules
+from voicecnn.detection.stream import SegmentTracker, StreamingDetector, events_to_segments
 from voicecnn.errors import VoiceCNNError
-from voicecnn.segments import SegmentRules
-from voicecnn.stream import SegmentTracker, StreamingDetector, events_to_segments
 
 from .conftest import speechlike
 
@@ -202,7 +202,7 @@ def test_incremental_engine_with_plans_dropped(
     model: vc.VadCnn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pushes of ever-changing sizes: the plan cache is cleared and rebuilt as it fills."""
-    from voicecnn import engine
+    from voicecnn.net import engine
 
     monkeypatch.setattr(engine, "_MAX_PLANS", 3)
     wave = speechlike(3.0, seed=25)
@@ -213,7 +213,7 @@ def test_incremental_engine_with_plans_dropped(
 
 def test_incremental_reset_repeats_the_stream_exactly(model: vc.VadCnn) -> None:
     """After reset the cached calls of the steady state are reused: same numbers, bit for bit."""
-    from voicecnn.engine import NumpyVad
+    from voicecnn.net.engine import NumpyVad
 
     wave = speechlike(2.5, seed=24)
     numpy_model = NumpyVad.from_module(model)

@@ -21,8 +21,8 @@ from tests.train_data import (
     write_toml,
 )
 from voicecnn.cli import app
+from voicecnn.detection.segments import Segment
 from voicecnn.errors import CheckpointError
-from voicecnn.segments import Segment
 from voicecnn.train.metrics import match_segments
 from voicecnn.train.run import load_run_cfg, run_cfg_from_dict, train
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from voicecnn.checkpoint import load_module
-from voicecnn.models import create_model
-from voicecnn.segments import Segment
+from voicecnn.detection.segments import Segment
+from voicecnn.net.checkpoint import load_module
+from voicecnn.net.models import create_model
 from voicecnn.train import TrainCfg, f1_at, false_alarm_rate, fit, lr_at, roc_auc
 from voicecnn.train.metrics import accuracy, match_segments
 

@@ -20,65 +20,55 @@ __version__ = "0.1.0"
 # Public names -> defining module. Loaded on first use (PEP 562), so that importing voicecnn,
 # and ``voicecnn --help``, does not pay for torch until a model is needed.
 _LAZY = {
-    "SAMPLE_RATE": "voicecnn.audio",
-    "load_audio": "voicecnn.audio",
-    "prepare_audio": "voicecnn.audio",
-    "read_audio": "voicecnn.audio",
-    "DEFAULT_MODEL": "voicecnn.checkpoint",
-    "average_weights": "voicecnn.checkpoint",
-    "bundled_models": "voicecnn.checkpoint",
-    "load_model": "voicecnn.checkpoint",
-    "load_module": "voicecnn.checkpoint",
-    "read_metadata": "voicecnn.checkpoint",
-    "save_weights": "voicecnn.checkpoint",
+    "SAMPLE_RATE": "voicecnn.io.audio",
+    "load_audio": "voicecnn.io.audio",
+    "prepare_audio": "voicecnn.io.audio",
+    "read_audio": "voicecnn.io.audio",
+    "DEFAULT_MODEL": "voicecnn.net.checkpoint",
+    "average_weights": "voicecnn.net.checkpoint",
+    "bundled_models": "voicecnn.net.checkpoint",
+    "load_model": "voicecnn.net.checkpoint",
+    "load_module": "voicecnn.net.checkpoint",
+    "read_metadata": "voicecnn.net.checkpoint",
+    "save_weights": "voicecnn.net.checkpoint",
     "cfg_from_dict": "voicecnn.config",
     "cfg_to_dict": "voicecnn.config",
     "load_toml": "voicecnn.config",
-    "DetectCfg": "voicecnn.detection",
-    "Detection": "voicecnn.detection",
-    "FrameProbStream": "voicecnn.detection",
-    "detect": "voicecnn.detection",
-    "detect_file": "voicecnn.detection",
-    "detect_files": "voicecnn.batch",
-    "detect_wave": "voicecnn.detection",
-    "frame_probs": "voicecnn.detection",
+    "DetectCfg": "voicecnn.detection.frames",
+    "Detection": "voicecnn.detection.frames",
+    "FrameProbStream": "voicecnn.detection.frames",
+    "detect": "voicecnn.detection.frames",
+    "detect_file": "voicecnn.detection.frames",
+    "detect_files": "voicecnn.detection.batch",
+    "detect_wave": "voicecnn.detection.frames",
+    "frame_probs": "voicecnn.detection.frames",
     "AudioError": "voicecnn.errors",
     "CheckpointError": "voicecnn.errors",
     "ConfigError": "voicecnn.errors",
     "DataError": "voicecnn.errors",
     "UnknownModelError": "voicecnn.errors",
     "VoiceCNNError": "voicecnn.errors",
-    "FrontendCfg": "voicecnn.frontend_spec",
-    "push_to_hub": "voicecnn.hub",
-    "save_pretrained": "voicecnn.hub",
-    "LogMel": "voicecnn.frontend",
-    "ClipCnn": "voicecnn.models",
-    "ClipCnnCfg": "voicecnn.models",
-    "ImageCnn": "voicecnn.models",
-    "ImageCnnCfg": "voicecnn.models",
-    "VadCnn": "voicecnn.models",
-    "VadCnnCfg": "voicecnn.models.vad_spec",
-    "create_model": "voicecnn.models",
-    "list_models": "voicecnn.models",
-    "register_model": "voicecnn.models",
-    "Segment": "voicecnn.segments",
-    "segments_from_probs": "voicecnn.segments",
+    "FrontendCfg": "voicecnn.net.frontend_spec",
+    "push_to_hub": "voicecnn.net.hub",
+    "save_pretrained": "voicecnn.net.hub",
+    "LogMel": "voicecnn.net.frontend",
+    "ClipCnn": "voicecnn.net.models",
+    "ClipCnnCfg": "voicecnn.net.models",
+    "ImageCnn": "voicecnn.net.models",
+    "ImageCnnCfg": "voicecnn.net.models",
+    "VadCnn": "voicecnn.net.models",
+    "VadCnnCfg": "voicecnn.net.models.vad_spec",
+    "create_model": "voicecnn.net.models",
+    "list_models": "voicecnn.net.models",
+    "register_model": "voicecnn.net.models",
+    "Segment": "voicecnn.detection.segments",
+    "segments_from_probs": "voicecnn.detection.segments",
 }
 
 if TYPE_CHECKING:
-    from voicecnn.audio import SAMPLE_RATE, load_audio, prepare_audio, read_audio
-    from voicecnn.batch import detect_files
-    from voicecnn.checkpoint import (
-        DEFAULT_MODEL,
-        average_weights,
-        bundled_models,
-        load_model,
-        load_module,
-        read_metadata,
-        save_weights,
-    )
     from voicecnn.config import cfg_from_dict, cfg_to_dict, load_toml
-    from voicecnn.detection import (
+    from voicecnn.detection.batch import detect_files
+    from voicecnn.detection.frames import (
         DetectCfg,
         Detection,
         FrameProbStream,
@@ -87,6 +77,7 @@ if TYPE_CHECKING:
         detect_wave,
         frame_probs,
     )
+    from voicecnn.detection.segments import Segment, segments_from_probs
     from voicecnn.errors import (
         AudioError,
         CheckpointError,
@@ -95,10 +86,20 @@ if TYPE_CHECKING:
         UnknownModelError,
         VoiceCNNError,
     )
-    from voicecnn.frontend import LogMel
-    from voicecnn.frontend_spec import FrontendCfg
-    from voicecnn.hub import push_to_hub, save_pretrained
-    from voicecnn.models import (
+    from voicecnn.io.audio import SAMPLE_RATE, load_audio, prepare_audio, read_audio
+    from voicecnn.net.checkpoint import (
+        DEFAULT_MODEL,
+        average_weights,
+        bundled_models,
+        load_model,
+        load_module,
+        read_metadata,
+        save_weights,
+    )
+    from voicecnn.net.frontend import LogMel
+    from voicecnn.net.frontend_spec import FrontendCfg
+    from voicecnn.net.hub import push_to_hub, save_pretrained
+    from voicecnn.net.models import (
         ClipCnn,
         ClipCnnCfg,
         ImageCnn,
@@ -108,8 +109,7 @@ if TYPE_CHECKING:
         list_models,
         register_model,
     )
-    from voicecnn.models.vad_spec import VadCnnCfg
-    from voicecnn.segments import Segment, segments_from_probs
+    from voicecnn.net.models.vad_spec import VadCnnCfg
 
 
 def __getattr__(name: str) -> Any:
@@ -117,8 +117,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
-    if name in {"segments", "audio", "detection", "models", "layers", "frontend", "checkpoint",
-                "config", "errors", "hub", "silero"}:
+    if name in {"io", "net", "detection", "compat", "data", "train", "config", "errors"}:
         return importlib.import_module(f"voicecnn.{name}")
     raise AttributeError(f"module 'voicecnn' has no attribute {name!r}")
 

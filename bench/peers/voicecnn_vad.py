@@ -7,7 +7,7 @@ from pathlib import Path
 
 import voicecnn as vc
 from peers.grid import GRID_HOP, SAMPLE_RATE, Bool, Float32, segments_to_mask, to_grid
-from voicecnn.stream import StreamingDetector
+from voicecnn.detection.stream import StreamingDetector
 
 STREAM_CHUNK = 512  # 32 ms, Silero's chunk
 

@@ -30,8 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from voicecnn.audio import audio_duration_s
 from voicecnn.errors import AudioError
+from voicecnn.io.audio import audio_duration_s
 
 REPO = Path(__file__).resolve().parents[2]
 # shared/data beside the checkout, or beside a folder above it (a git worktree's)

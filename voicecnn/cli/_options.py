@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from voicecnn.detection import DetectCfg
+from voicecnn.detection.frames import DetectCfg
 from voicecnn.errors import ConfigError
 
 ModelOpt = Annotated[

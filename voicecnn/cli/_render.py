@@ -14,10 +14,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from voicecnn.escape import csv_row, recording_id, terminal
+from voicecnn.io.escape import csv_row, recording_id, terminal
 
 if TYPE_CHECKING:
-    from voicecnn.detection import Detection
+    from voicecnn.detection.frames import Detection
 
 out_console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -69,7 +69,7 @@ def render_text(
 
     ``rec_id`` names the recording in RTTM (default: the file's stem).
     """
-    from voicecnn.results import rttm_lines, rttm_uri
+    from voicecnn.detection.results import rttm_lines, rttm_uri
 
     if fmt is Format.json:
         return json.dumps(det.to_dict(frames=frames)) + "\n"

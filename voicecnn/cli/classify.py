@@ -54,8 +54,8 @@ def _read_input(net: Any, path: Path) -> torch.Tensor:
     import torch
 
     import voicecnn as vc
-    from voicecnn.classifiers import classifier_task
     from voicecnn.data.images import load_image, normalize
+    from voicecnn.train.score import classifier_task
 
     if classifier_task(net) == "clip":
         return torch.from_numpy(vc.load_audio(path, sample_rate=net.sample_rate))
@@ -112,9 +112,9 @@ def classify(
     import torch
 
     import voicecnn as vc
-    from voicecnn.audio import AUDIO_SUFFIXES
-    from voicecnn.classifiers import classifier_task
     from voicecnn.data.images import IMAGE_EXTENSIONS
+    from voicecnn.io.audio import AUDIO_SUFFIXES
+    from voicecnn.train.score import classifier_task
 
     try:
         net = vc.load_model(model)

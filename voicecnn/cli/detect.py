@@ -1,8 +1,8 @@
 """``voicecnn detect``: print or write the speech segments of audio files.
 
-Parse, call the library (:mod:`voicecnn.corpus` for the inputs, :mod:`voicecnn.batch` or
-:mod:`voicecnn.ray_batch` to run them, :mod:`voicecnn.results` for the combined manifest),
-render.
+Parse, call the library (:mod:`voicecnn.detection.corpus` for the inputs,
+:mod:`voicecnn.detection.batch` or :mod:`voicecnn.detection.ray_batch` to run them,
+:mod:`voicecnn.detection.results` for the combined manifest), render.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from voicecnn.cli._render import (
     render_text,
     write_stdout,
 )
-from voicecnn.paths import check_writable
+from voicecnn.io.paths import check_writable
 
 if TYPE_CHECKING:
-    from voicecnn.corpus import PlannedItem
-    from voicecnn.detection import DetectCfg, Detection
-    from voicecnn.results import ResultManifest
+    from voicecnn.detection.corpus import PlannedItem
+    from voicecnn.detection.frames import DetectCfg, Detection
+    from voicecnn.detection.results import ResultManifest
 
 
 class Device(StrEnum):
@@ -89,7 +89,7 @@ def _todo(
     *, skip_existing: bool, tally: _Tally, manifest: ResultManifest | None,
 ) -> Iterator[PlannedItem]:
     """The recordings to process: problems reported, finished ones skipped (and counted)."""
-    from voicecnn.corpus import Skipped, plan_items
+    from voicecnn.detection.corpus import Skipped, plan_items
 
     done = None if manifest is None else manifest.done
     for item in plan_items(paths, root=root, out_dir=output, suffix=EXTENSIONS[fmt], plot=plot,
@@ -111,7 +111,7 @@ def _todo(
 def _emit(item: PlannedItem, res: Detection | str, fmt: Format, frames: bool, tally: _Tally,
           manifest: ResultManifest | None, to_stdout: bool) -> None:
     """Write, render and count one recording's result."""
-    from voicecnn.checkpoint import atomic_write_bytes
+    from voicecnn.net.checkpoint import atomic_write_bytes
 
     if manifest is not None:
         manifest.add(item.rec, res)
@@ -232,9 +232,9 @@ def detect(
 ) -> None:
     """Print or write the speech segments of audio files, lists and manifests."""
     import voicecnn as vc
-    from voicecnn.batch import WorkerCfg, detect_batch, load_worker_model
-    from voicecnn.plot import require_matplotlib
-    from voicecnn.results import ManifestFormat, ResultManifest, manifest_format_for
+    from voicecnn.detection.batch import WorkerCfg, detect_batch, load_worker_model
+    from voicecnn.detection.plot import require_matplotlib
+    from voicecnn.detection.results import ManifestFormat, ResultManifest, manifest_format_for
 
     use_ray = ray or ray_address is not None
     if skip_existing and output is None and manifest_out is None:
@@ -267,7 +267,7 @@ def detect(
         if fmt is Format.csv and to_stdout:
             write_stdout(CSV_HEADER)
         if use_ray:
-            from voicecnn.ray_batch import detect_ray
+            from voicecnn.detection.ray_batch import detect_ray
 
             results = detect_ray(items, settings, address=ray_address, actors=jobs,
                                  device=device.value, ordered=to_stdout)

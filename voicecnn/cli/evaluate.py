@@ -69,7 +69,7 @@ def _classifier(
 ) -> None:
     """Score an image or clip classifier and print its report."""
     import voicecnn as vc
-    from voicecnn.classifiers import classifier_task, evaluate_classifier
+    from voicecnn.train.score import classifier_task, evaluate_classifier
 
     task = classifier_task(net)
     if clip_s is None and task == "clip":  # as the trainer validated, when the card says
@@ -129,8 +129,8 @@ def evaluate(
     class it was most often mistaken for (JSON: the whole confusion matrix).
     """
     import voicecnn as vc
-    from voicecnn.classifiers import classifier_task
     from voicecnn.data.recordings import load_dataset
+    from voicecnn.train.score import classifier_task
     from voicecnn.train.vad import EvalCfg, evaluate_recordings, load_recordings
 
     cfg = EvalCfg(threshold=threshold, collar_s=collar)

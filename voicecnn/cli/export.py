@@ -25,7 +25,7 @@ def export(
     """Export MODEL to ONNX (a detector's or clip model's log-mel frontend included); checks
     the graph against torch with onnxruntime."""
     import voicecnn as vc
-    from voicecnn.export import export_classifier_onnx, export_onnx
+    from voicecnn.net.export import export_classifier_onnx, export_onnx
 
     try:
         net = vc.load_module(model)

@@ -29,8 +29,8 @@ from voicecnn.cli._render import err_console, error, out_console
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from voicecnn.detection import DetectCfg
-    from voicecnn.stream import SpeechEvent
+    from voicecnn.detection.frames import DetectCfg
+    from voicecnn.detection.stream import SpeechEvent
 
 
 class ListenFormat(StrEnum):
@@ -186,7 +186,7 @@ def listen(
         _print_devices(sd)
         return
     import voicecnn as vc
-    from voicecnn.stream import StreamingDetector
+    from voicecnn.detection.stream import StreamingDetector
 
     try:
         dev: int | str | None = int(device) if device is not None and device.isdigit() else device

@@ -11,7 +11,7 @@ from voicecnn.cli._options import ModelOpt, detection_options
 from voicecnn.cli._render import error, write_stdout
 
 if TYPE_CHECKING:
-    from voicecnn.detection import DetectCfg
+    from voicecnn.detection.frames import DetectCfg
 
 
 @detection_options
@@ -35,7 +35,7 @@ def plot(
     Needs matplotlib (the plot extra). Prints the image's path.
     """
     import voicecnn as vc
-    from voicecnn.plot import plot_detection, require_matplotlib
+    from voicecnn.detection.plot import plot_detection, require_matplotlib
 
     dst = Path(f"{audio.stem}.png") if out is None else out
     try:

@@ -10,10 +10,10 @@ import typer
 
 from voicecnn.cli._options import ModelOpt, detection_options
 from voicecnn.cli._render import error, info, progress, write_stdout
-from voicecnn.escape import terminal
+from voicecnn.io.escape import terminal
 
 if TYPE_CHECKING:
-    from voicecnn.detection import DetectCfg
+    from voicecnn.detection.frames import DetectCfg
 
 
 class KeepChoice(StrEnum):
@@ -59,8 +59,8 @@ def split(
     WAV, FLAC and OGG keep their container and sample format; other inputs become WAV.
     """
     import voicecnn as vc
-    from voicecnn.corpus import iter_recordings, output_path
-    from voicecnn.split import keep_file, split_file
+    from voicecnn.detection.corpus import iter_recordings, output_path
+    from voicecnn.detection.split import keep_file, split_file
 
     try:
         net = vc.load_model(model)

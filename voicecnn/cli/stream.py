@@ -13,8 +13,8 @@ from voicecnn.cli._options import ModelOpt, detection_options
 from voicecnn.cli._render import error
 
 if TYPE_CHECKING:
-    from voicecnn.detection import DetectCfg
-    from voicecnn.stream import StreamUpdate
+    from voicecnn.detection.frames import DetectCfg
+    from voicecnn.detection.stream import StreamUpdate
 
 
 class SampleFormatChoice(StrEnum):
@@ -79,8 +79,8 @@ def stream(
     Example: arecord -f S16_LE -r 16000 -c 1 | voicecnn stream
     """
     import voicecnn as vc
-    from voicecnn.pcm import PcmFormat, iter_pcm, read_wav_header
-    from voicecnn.stream import StreamingDetector
+    from voicecnn.detection.stream import StreamingDetector
+    from voicecnn.io.pcm import PcmFormat, iter_pcm, read_wav_header
 
     source = sys.stdin.buffer
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voicecnn.audio import AUDIO_SUFFIXES, audio_duration_s
 from voicecnn.data.issue import Issue
 from voicecnn.errors import AudioError
+from voicecnn.io.audio import AUDIO_SUFFIXES, audio_duration_s
 
 __all__ = ["AUDIO_SUFFIXES", "check_audio", "list_files"]
 

@@ -29,11 +29,11 @@ import soundfile
 import torch
 from torch.utils.data import Dataset
 
-from voicecnn.audio import SAMPLE_RATE, audio_duration_s, load_audio, resample
 from voicecnn.data.manifest import ManifestEntry
 from voicecnn.data.mix import MixCfg, Source, make_mixture, random_crop, rms_db, speech_labels
+from voicecnn.detection.segments import Segment, to_targets
 from voicecnn.errors import AudioError, ConfigError, DataError
-from voicecnn.segments import Segment, to_targets
+from voicecnn.io.audio import SAMPLE_RATE, audio_duration_s, load_audio, resample
 
 __all__ = ["ClipMixDataset", "VadCropDataset", "negative_crops", "read_excerpt"]
 

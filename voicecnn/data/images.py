@@ -25,8 +25,8 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import Dataset
 
-from voicecnn._io import read_bytes
 from voicecnn.errors import ConfigError, DataError
+from voicecnn.io.files import read_bytes
 
 __all__ = [
     "split_holdout",

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from voicecnn.audio import load_audio
 from voicecnn.data.audio_files import AUDIO_SUFFIXES, check_audio
 from voicecnn.data.issue import Issue, issues_error, json_lines, read_list_text
 from voicecnn.errors import AudioError, ConfigError, DataError
+from voicecnn.io.audio import load_audio
 
 __all__ = [
     "LabelledClip",

@@ -17,7 +17,7 @@ from typing import Any
 
 from voicecnn.data.annotations.row import Row, merge_rows
 from voicecnn.data.issue import Issue, issues_error, json_lines, read_list_text
-from voicecnn.segments import Segment
+from voicecnn.detection.segments import Segment
 
 __all__ = ["ManifestEntry", "parse_manifest", "read_manifest"]
 

@@ -19,8 +19,8 @@ import numpy.typing as npt
 import soxr
 from scipy import signal
 
+from voicecnn.detection.segments import clean_mask
 from voicecnn.errors import ConfigError
-from voicecnn.segments import clean_mask
 
 __all__ = [
     "MixCfg",

@@ -19,8 +19,8 @@ from voicecnn.data.annotations import ANNOTATION_SUFFIXES
 from voicecnn.data.audio_files import check_audio
 from voicecnn.data.issue import Issue, issues_error
 from voicecnn.data.manifest import ManifestEntry, parse_manifest
+from voicecnn.detection.segments import Segment
 from voicecnn.errors import DataError
-from voicecnn.segments import Segment
 
 __all__ = ["END_TOLERANCE_S", "load_dataset", "validate"]
 
@@ -84,10 +84,10 @@ def validate(entries: Iterable[ManifestEntry]) -> list[Issue]:
     """Check every entry against its audio file, collecting all problems.
 
     Checks that the audio exists and is readable (its header, via
-    :func:`~voicecnn.audio.audio_duration_s`) and holds samples, that ``offset_s`` and
+    :func:`~voicecnn.io.audio.audio_duration_s`) and holds samples, that ``offset_s`` and
     ``duration_s`` lie inside the file and that every segment ends inside the excerpt (with
     :data:`END_TOLERANCE_S` to spare). Segments themselves are already non-negative and in
-    order (:class:`~voicecnn.segments.Segment` enforces it; readers report violations).
+    order (:class:`~voicecnn.detection.segments.Segment` enforces it; readers report violations).
 
     Args:
         entries: The entries to check.

@@ -8,12 +8,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from voicecnn.checkpoint import load_module, read_metadata
 from voicecnn.config import cfg_from_dict, cfg_to_dict
 from voicecnn.errors import ConfigError
-from voicecnn.layers import ConvNormAct
-from voicecnn.models import create_model
-from voicecnn.models._registry import model_task
+from voicecnn.net.checkpoint import load_module, read_metadata
+from voicecnn.net.layers import ConvNormAct
+from voicecnn.net.models import create_model
+from voicecnn.net.models._registry import model_task
 from voicecnn.train.core import RunCfg
 
 __all__ = ["build_model", "grow_from"]

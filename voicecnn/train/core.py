@@ -27,9 +27,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from voicecnn.checkpoint import load_module, save_weights
 from voicecnn.config import cfg_to_dict, check_fields, dumps_toml, jsonable
 from voicecnn.errors import CheckpointError, ConfigError, DataError
+from voicecnn.net.checkpoint import load_module, save_weights
 from voicecnn.train.device import rank_world
 from voicecnn.train.loop import (
     STATE_FILE,

@@ -25,9 +25,9 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from voicecnn.checkpoint import atomic_write_bytes, save_weights
 from voicecnn.config import check_fields
 from voicecnn.errors import CheckpointError, ConfigError
+from voicecnn.net.checkpoint import atomic_write_bytes, save_weights
 
 __all__ = [
     "STATE_FILE",
@@ -320,7 +320,7 @@ def fit(
         log: Receives notes and one line per evaluation (rank 0 only).
         out_dir: Receives ``best.safetensors``, ``last.safetensors``, ``log.csv``,
             ``state.pt`` (and ``tb/`` with ``tensorboard``).
-        arch: Registry name passed to :func:`voicecnn.checkpoint.save_weights`.
+        arch: Registry name passed to :func:`voicecnn.net.checkpoint.save_weights`.
         loss_fn: Loss of a batch, :func:`frame_bce` for detectors (the default) or
             :func:`class_cross_entropy` for classifiers.
         card: Model-card facts stored with the weights (the step and figures are added).

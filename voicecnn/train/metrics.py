@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from voicecnn.segments import Segment
+from voicecnn.detection.segments import Segment
 
 __all__ = ["accuracy", "f1_at", "false_alarm_rate", "roc_auc", "match_segments", "SegmentMatch"]
 

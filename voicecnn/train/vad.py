@@ -23,17 +23,17 @@ import torch
 from torch import nn
 from torch.utils.data import ConcatDataset
 
-from voicecnn.audio import audio_duration_s, load_audio
-from voicecnn.checkpoint import load_module
 from voicecnn.config import check_fields
 from voicecnn.data.datasets import VadCropDataset, read_excerpt
 from voicecnn.data.manifest import ManifestEntry
 from voicecnn.data.mix import MixCfg
 from voicecnn.data.mix_clips import MixClipSet, read_audio_list, scan_mix_clips
 from voicecnn.data.recordings import load_dataset
-from voicecnn.detection import DetectCfg, FrameModel, frame_probs
+from voicecnn.detection.frames import DetectCfg, FrameModel, frame_probs
+from voicecnn.detection.segments import Segment, to_targets
 from voicecnn.errors import ConfigError
-from voicecnn.segments import Segment, to_targets
+from voicecnn.io.audio import audio_duration_s, load_audio
+from voicecnn.net.checkpoint import load_module
 from voicecnn.train.build import build_model
 from voicecnn.train.core import Batches, DataCfg, RunCfg, TaskRun, holdout_indices
 from voicecnn.train.loop import frame_bce

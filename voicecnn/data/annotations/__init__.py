@@ -21,8 +21,8 @@ from voicecnn.data.annotations.row import Row, merge_rows
 from voicecnn.data.annotations.rttm import parse_rttm, read_rttm
 from voicecnn.data.annotations.textgrid import parse_textgrid, read_textgrid
 from voicecnn.data.issue import Issue, issues_error
+from voicecnn.detection.segments import Segment
 from voicecnn.errors import DataError
-from voicecnn.segments import Segment
 
 __all__ = [
     "ANNOTATION_SUFFIXES",

@@ -16,7 +16,7 @@ from voicecnn.data.annotations.row import (
     speech_row,
 )
 from voicecnn.data.issue import FileIssues, Issue, issues_error
-from voicecnn.segments import Segment
+from voicecnn.detection.segments import Segment
 
 __all__ = ["parse_label_lines", "read_audacity", "read_lab"]
 

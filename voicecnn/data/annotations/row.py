@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicecnn.data.issue import FileIssues
-from voicecnn.segments import Segment
+from voicecnn.detection.segments import Segment
 
 __all__ = [
     "NONSPEECH_LABELS",

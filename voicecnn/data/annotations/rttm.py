@@ -13,8 +13,8 @@ from voicecnn.data.annotations.row import (
     speech_row,
 )
 from voicecnn.data.issue import FileIssues, Issue, issues_error
-from voicecnn.escape import rttm_id_text
-from voicecnn.segments import Segment
+from voicecnn.detection.segments import Segment
+from voicecnn.io.escape import rttm_id_text
 
 __all__ = ["parse_rttm", "read_rttm"]
 
