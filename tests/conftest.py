@@ -18,6 +18,14 @@ except ImportError:  # the inference-only install: the tests that need torch ski
     torch = None  # type: ignore[assignment]
 
 
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Without torch (the inference-only install), only the test files marked ``no_torch``
+    are collected: the others import torch and could not even be collected there."""
+    if torch is None and collection_path.name.startswith("test_") and collection_path.is_file():
+        return "mark.no_torch" not in collection_path.read_text(encoding="utf-8")
+    return None
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_one_thread() -> Iterator[None]:
     """Seeded torch; one thread: tiny models run faster so, and tests do not fight for cores."""

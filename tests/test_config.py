@@ -12,6 +12,8 @@ from voicecnn.config import apply_overrides, cfg_to_dict, dumps_toml, jsonable, 
 from voicecnn.errors import ConfigError
 from voicecnn.net.layers import StageCfg
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 
 @dataclass(frozen=True)
 class Inner:

@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from tests.train_data import annotated_folder, vad_config, write_toml
+
+pytestmark = pytest.mark.slow
 
 # Runs ``voicecnn train`` in each process, with the library's train() wrapped so that every rank
 # also saves the weights it ended with (to compare them across ranks).

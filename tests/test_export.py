@@ -62,6 +62,7 @@ def test_onnx_model_streams(exported: tuple[vc.VadCnn, Path]) -> None:
     np.testing.assert_allclose(np.concatenate(parts), vc.frame_probs(model, wave), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_export_command_and_detect_with_onnx(tiny_weights: Path, wav_file: Path,
                                              tmp_path: Path) -> None:
     out = tmp_path / "tiny.onnx"

@@ -288,6 +288,7 @@ _CAPPED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_hostile_metadata_is_rejected_in_bounded_memory_and_time(
     hostile_weights: dict[str, tuple[Path, str]],
 ) -> None:
@@ -376,6 +377,7 @@ def test_detect_rttm_reads_back_for_names_with_spaces(tmp_path: Path, tiny_weigh
 
 @given(name=hostile_names)
 @settings(max_examples=25, deadline=None, suppress_health_check=_FIXTURES)
+@pytest.mark.slow
 def test_hostile_file_names_keep_every_format_whole(
     name: str, tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -635,6 +637,7 @@ def onnx_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("config", "{not json", "config"),
     ],
 )
+@pytest.mark.slow
 def test_hostile_onnx_metadata(
     key: str, value: str, word: str, onnx_detector: Path, tmp_path: Path
 ) -> None:

@@ -124,6 +124,7 @@ def test_evaluate_errors_are_one_line(
         assert len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.slow
 def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: Path) -> None:
     onnx = tmp_path / "gap.onnx"
     code, _, err = _cli("export", gap_weights, "--onnx", onnx)

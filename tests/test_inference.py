@@ -23,6 +23,8 @@ from voicecnn.net.engine import NumpyVad
 
 from .conftest import speechlike
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 SAMPLE = Path(__file__).parents[1] / "samples" / "speech_over_noise.flac"
 
 

@@ -55,6 +55,7 @@ def test_streamed_spectrogram_equals_one_logmel_run() -> None:
     np.testing.assert_allclose(got, whole, rtol=1e-4, atol=1e-6 * float(whole.max()))
 
 
+@pytest.mark.slow
 def test_twenty_minute_file_plots_in_bounded_time_and_memory(tmp_path: Path) -> None:
     rate, minutes = 16000, 20
     path = tmp_path / "long.wav"

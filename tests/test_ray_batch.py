@@ -18,7 +18,7 @@ from .conftest import speechlike
 
 ray = pytest.importorskip("ray")  # the ray extra; CI installs it with dev
 # Ray Data warns about its own deprecated settings when it copies its context.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")]
 
 RULES = ("-t", "0.52", "--neg-threshold", "0.518", "--min-speech", "0.05", "--min-silence", "0.05")
 CFG = vc.DetectCfg(threshold=0.52, neg_threshold=0.518, min_speech_s=0.05, min_silence_s=0.05)

@@ -26,6 +26,8 @@ from voicecnn.detection.segments import (
 )
 from voicecnn.errors import ConfigError
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 HOP = 0.01
 Spans = list[tuple[float, float]]
 

@@ -96,6 +96,7 @@ def test_evaluate_clip_model_on_a_fold(clip_run: Path, clips: Path) -> None:
     assert code == 1 and err.startswith("error: no clip is in fold 3")
 
 
+@pytest.mark.slow
 def test_export_clip_model_and_classify_with_onnx(
     clip_run: Path, clips: Path, tmp_path: Path
 ) -> None:

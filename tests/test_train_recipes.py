@@ -152,6 +152,7 @@ def test_own_data_recipe(tmp_path: Path) -> None:
     assert not (tmp_path / "data2").exists()
 
 
+@pytest.mark.slow
 def test_finetune_recipe(tmp_path: Path) -> None:
     done = _prepare("finetune", tmp_path)
     assert done.returncode == 0, done.stderr
