@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,6 +51,18 @@ def speechlike(duration_s: float, sample_rate: int = 16000, *, seed: int = 0) ->
     envelope = (np.sin(2 * np.pi * 2.5 * t) > 0).astype(np.float64)
     x = 0.3 * voiced * envelope + 0.003 * rng.standard_normal(n)
     return x.astype(np.float32)
+
+
+def one_line_error(result: Any) -> str:
+    """The first ``error:`` line of a CliRunner result's stderr (there must be one, and no
+    traceback): how every command reports bad input."""
+    err = result.stderr
+    assert "Traceback" not in err, err
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:")]
+    assert len(errors) >= 1, err
+    return errors[0]
 
 
 @pytest.fixture(scope="session")

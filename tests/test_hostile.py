@@ -30,7 +30,7 @@ from safetensors.torch import save_file
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from tests.conftest import speechlike
+from tests.conftest import one_line_error, speechlike
 from voicecnn.cli import app
 from voicecnn.errors import AudioError, CheckpointError, ConfigError
 from voicecnn.io.audio import iter_audio
@@ -38,17 +38,6 @@ from voicecnn.io.escape import csv_row, recording_id, rttm_id, rttm_id_text, ter
 
 runner = CliRunner()
 _FIXTURES = [HealthCheck.function_scoped_fixture]  # fixtures here are read-only or tmp factories
-
-
-def _one_line_error(result: Any) -> str:
-    """The first ``error:`` line of the result's stderr (there must be one, and no traceback)."""
-    err = result.stderr
-    assert "Traceback" not in err, err
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith("error:")]
-    assert len(errors) >= 1, err
-    return errors[0]
 
 
 # --- option values: one table, every command that takes the rules ---------------------------
@@ -80,7 +69,7 @@ def test_bad_rule_values_are_usage_errors_in_every_command(
     for name, cmd in commands.items():
         result = runner.invoke(app, [*cmd, "-m", str(tiny_weights), *args], input=pcm)
         assert result.exit_code == 2, (name, result.stdout, result.stderr)
-        line = _one_line_error(result)
+        line = one_line_error(result)
         assert field in line, (name, line)
         assert not out.exists() or not any(out.iterdir()), name  # nothing written
 
@@ -142,7 +131,7 @@ def test_bad_train_settings_are_one_line_before_anything_runs(
     cfg.write_text(f'arch = "vad_cnn1d_xs"\nout_dir = "{tmp_path / "run"}"\n')
     result = runner.invoke(app, ["train", str(cfg), "--set", setting])
     assert result.exit_code == 1, result.output
-    assert message in _one_line_error(result)
+    assert message in one_line_error(result)
     assert not (tmp_path / "run").exists()
 
 
@@ -321,7 +310,7 @@ def test_hostile_metadata_in_the_cli(
     path, word = hostile_weights[name]
     result = runner.invoke(app, ["detect", str(wav_file), "-m", str(path), "-o", str(out)])
     assert result.exit_code == 1
-    assert word in _one_line_error(result)
+    assert word in one_line_error(result)
     assert not out.exists() or not any(out.iterdir())
     if name == "card_not_json":  # reading the metadata alone
         with pytest.raises(CheckpointError, match="card"):
@@ -493,7 +482,7 @@ def test_an_unwritable_output_folder_is_found_before_any_audio(
         app, ["detect", str(wav_file), "-m", str(tiny_weights), "-o", str(blocker / "out")]
     )
     assert result.exit_code == 1
-    assert "cannot write to" in _one_line_error(result)
+    assert "cannot write to" in one_line_error(result)
 
 
 # --- the smaller ones ---------------------------------------------------------------------------
@@ -561,59 +550,6 @@ def test_split_of_a_file_without_speech_writes_nothing(tmp_path: Path, tiny_weig
 
 
 # --- listen without a sound server: overflows counted, a device that goes away ----------------
-
-
-def _flaky_sounddevice(audio: np.ndarray, rate: int, *, every: int, stop_after: int) -> Any:
-    """The fake sounddevice of test_cli_stream, whose stream flags an input overflow on every
-    ``every``-th block and dies (PortAudio's ``active`` turns false) after ``stop_after``."""
-    from tests.test_cli_stream import _fake_sounddevice
-
-    sd = _fake_sounddevice(audio, rate)
-
-    class InputStream(sd.InputStream):  # type: ignore[misc, name-defined]
-        active = True
-
-        def __enter__(self) -> Any:
-            def run() -> None:
-                for n, i in enumerate(range(0, audio.size, self.blocksize)):
-                    if n == stop_after:
-                        self.active = False
-                        return
-                    block = audio[i : i + self.blocksize, None]
-                    status = "input overflow" if n % every == every - 1 else None
-                    self.callback(block.astype(np.float32), block.shape[0], None, status)
-
-            import threading
-
-            self.thread = threading.Thread(target=run)
-            self.thread.start()
-            return self
-
-    sd.InputStream = InputStream
-    return sd
-
-
-def test_listen_counts_overflows_and_survives_a_vanishing_device(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_weights: Path
-) -> None:
-    rate, block = 16000, 16000 // 50
-    audio = speechlike(4.0, rate, seed=5)
-    sd = _flaky_sounddevice(audio, rate, every=10, stop_after=100)  # 2 s, then gone
-    monkeypatch.setitem(sys.modules, "sounddevice", sd)
-    out = tmp_path / "utts"
-    result = runner.invoke(app, ["listen", "-f", "jsonl", "--save-speech", str(out),
-                                 "-m", str(tiny_weights), "--threshold", "0.45",
-                                 "--min-speech", "0.1"])
-    assert result.exit_code == 1
-    line = _one_line_error(result)
-    assert "stopped delivering audio" in line and "after 2.0 s" in line and "kept" in line
-    lines = [json.loads(ln) for ln in result.stdout.splitlines()]
-    summary = lines[-1]
-    assert summary["overflows"] == 10 and summary["duration_s"] == 100 * block / rate
-    assert "stopped delivering audio" in summary["error"]
-    offline = vc.detect(vc.load_model(tiny_weights), audio[: 100 * block],
-                        vc.DetectCfg(threshold=0.45, min_speech_s=0.1), sample_rate=rate)
-    assert summary["segments"] == len(offline) == len(summary["saved"]) > 0
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,11 @@
-"""``voicecnn listen`` through a real audio stack: PulseAudio, ALSA's pulse plugin, PortAudio.
+"""``voicecnn listen`` (voicecnn.cli.listen): through a fake input device (a stand-in for the
+sounddevice module), then through a real audio stack (PulseAudio, ALSA's pulse plugin,
+PortAudio; marked slow).
 
-A user PulseAudio daemon (started here, in a temporary runtime folder) holds one null sink per
-device rate (16, 44.1 and 48 kHz, float32). ``paplay`` plays a file into a sink; ``voicecnn
-listen -d pulse`` records that sink's monitor (``PULSE_SOURCE``) through PortAudio's ALSA
-``pulse`` device. The played file is the bundled sample resampled to the sink's rate, so no
+The real stack: a user PulseAudio daemon (started here, in a temporary runtime folder) holds one
+null sink per device rate (16, 44.1 and 48 kHz, float32). ``paplay`` plays a file into a sink;
+``voicecnn listen -d pulse`` records that sink's monitor (``PULSE_SOURCE``) through PortAudio's
+ALSA ``pulse`` device. The played file is the bundled sample resampled to the sink's rate, so no
 resampler runs inside PulseAudio and the captured audio equals the played audio, delayed.
 
 Tolerance: the events equal offline detection (``vc.detect``) of that same audio, placed at the
@@ -20,7 +22,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,15 +32,209 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from typer.testing import CliRunner
 
 import voicecnn as vc
+from tests.conftest import one_line_error, speechlike
+from voicecnn.cli import app
+from voicecnn.detection.stream import SpeechEvent, events_to_segments
+
+runner = CliRunner()
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "speech_over_noise.flac"
 RATES = (16000, 44100, 48000)
 TOLERANCE_S = 0.02
 LEAD_S, TAIL_S = 0.5, 1.5  # silence around the sample in the played file
 
-pytestmark = pytest.mark.slow
+
+def _lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.strip().splitlines()]
+
+
+def _segments(lines: list[dict[str, Any]]) -> list[vc.Segment]:
+    events = [SpeechEvent(d["event"], d["time_s"]) for d in lines if d.get("event") in
+              ("start", "end")]
+    return events_to_segments(events)
+
+
+def _rounded(segs: list[vc.Segment]) -> list[tuple[float, float]]:
+    return [(round(s.start, 3), round(s.end, 3)) for s in segs]
+
+
+def _fake_sounddevice(audio: np.ndarray, rate: int, *, interrupt: bool = False) -> types.ModuleType:
+    sd = types.ModuleType("sounddevice")
+
+    class PortAudioError(Exception):
+        pass
+
+    devices = [
+        {"index": 0, "name": "Fake Speaker", "max_input_channels": 0,
+         "default_samplerate": 48000.0},
+        {"index": 1, "name": "Fake Mic", "max_input_channels": 2,
+         "default_samplerate": float(rate)},
+    ]
+
+    def query_devices(device: Any = None, kind: str | None = None) -> Any:
+        if device is None and kind is None:
+            return devices
+        if device is None:
+            return devices[1]
+        for d in devices:
+            if (device == d["index"] or (isinstance(device, str) and device in d["name"])) \
+                    and d["max_input_channels"] > 0:
+                return d
+        raise ValueError(f"No input device matching {device!r}")
+
+    class InputStream:
+        def __init__(self, *, callback: Any, blocksize: int, channels: int, **kw: Any) -> None:
+            self.callback, self.blocksize, self.channels = callback, blocksize, channels
+
+        def __enter__(self) -> InputStream:
+            def run() -> None:
+                for i in range(0, audio.size, self.blocksize):
+                    block = audio[i : i + self.blocksize, None].repeat(self.channels, 1)
+                    self.callback(block.astype(np.float32), block.shape[0], None, None)
+                    time.sleep(0.001)  # a device delivers blocks over time
+                if interrupt:
+                    signal.raise_signal(signal.SIGINT)  # the user presses Ctrl-C
+
+            self.thread = threading.Thread(target=run)
+            self.thread.start()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.thread.join()
+
+    sd.PortAudioError = PortAudioError  # type: ignore[attr-defined]
+    sd.query_devices = query_devices  # type: ignore[attr-defined]
+    sd.InputStream = InputStream  # type: ignore[attr-defined]
+    sd.default = types.SimpleNamespace(device=[1, 0])  # type: ignore[attr-defined]
+    return sd
+
+
+def test_list_devices_shows_inputs_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice(np.zeros(1), 16000))
+    result = runner.invoke(app, ["listen", "--list-devices"])
+    assert result.exit_code == 0
+    assert "Fake Mic" in result.stdout and "Fake Speaker" not in result.stdout
+
+
+def test_listen_jsonl_saves_utterances(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                       tiny_weights: Path) -> None:
+    rate = 44100
+    audio = speechlike(3.0, rate, seed=13)
+    monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice(audio, rate))
+    out = tmp_path / "utts"
+    result = runner.invoke(app, ["listen", "-d", "Mic", "-f", "jsonl", "--duration", "3",
+                                 "--save-speech", str(out), "-m", str(tiny_weights),
+                                 "--threshold", "0.45", "--min-speech", "0.1"])
+    assert result.exit_code == 0, result.stderr
+    lines = _lines(result.stdout)
+    summary = lines[-1]
+    assert summary["event"] == "summary" and summary["sample_rate"] == rate
+    assert summary["duration_s"] == pytest.approx(3.0)
+    segs = _segments(lines)
+    assert len(summary["saved"]) == len(segs) == summary["segments"]
+    offline = vc.detect(vc.load_model(tiny_weights), audio, vc.DetectCfg(threshold=0.45,
+                        min_speech_s=0.1), sample_rate=rate)
+    assert _rounded(segs) == _rounded(offline)
+    for path, seg in zip(summary["saved"], segs, strict=True):
+        info = sf.info(path)
+        assert info.samplerate == rate
+        assert info.duration == pytest.approx(seg.duration, abs=2 / rate)
+
+
+def test_listen_live_display_and_ctrl_c(monkeypatch: pytest.MonkeyPatch,
+                                        tiny_weights: Path) -> None:
+    audio = speechlike(1.5, 16000, seed=14)
+    monkeypatch.setitem(sys.modules, "sounddevice",
+                        _fake_sounddevice(audio, 16000, interrupt=True))
+    result = runner.invoke(app, ["listen", "-m", str(tiny_weights)])
+    assert result.exit_code == 0, result.stderr
+    assert "voicecnn listen" in result.stdout and "dBFS" in result.stdout
+    assert "utterance(s)" in result.stderr and "1.50 s from Fake Mic" in result.stderr
+
+
+def test_listen_unknown_device_and_missing_portaudio(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice(np.zeros(1), 16000))
+    result = runner.invoke(app, ["listen", "-d", "Nope"])
+    assert result.exit_code == 1 and "no input device matches 'Nope'" in result.stderr
+
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # import raises ImportError
+    result = runner.invoke(app, ["listen"])
+    assert result.exit_code == 1 and "pip install 'voicecnn[mic]'" in result.stderr
+
+
+def test_listen_without_portaudio_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "sounddevice":  # what sounddevice raises when libportaudio is missing
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    result = runner.invoke(app, ["listen"])
+    assert result.exit_code == 1
+    assert "apt install libportaudio2" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _flaky_sounddevice(audio: np.ndarray, rate: int, *, every: int, stop_after: int) -> Any:
+    """The fake sounddevice above, whose stream flags an input overflow on every
+    ``every``-th block and dies (PortAudio's ``active`` turns false) after ``stop_after``."""
+    sd = _fake_sounddevice(audio, rate)
+
+    class InputStream(sd.InputStream):  # type: ignore[misc, name-defined]
+        active = True
+
+        def __enter__(self) -> Any:
+            def run() -> None:
+                for n, i in enumerate(range(0, audio.size, self.blocksize)):
+                    if n == stop_after:
+                        self.active = False
+                        return
+                    block = audio[i : i + self.blocksize, None]
+                    status = "input overflow" if n % every == every - 1 else None
+                    self.callback(block.astype(np.float32), block.shape[0], None, status)
+
+            import threading
+
+            self.thread = threading.Thread(target=run)
+            self.thread.start()
+            return self
+
+    sd.InputStream = InputStream
+    return sd
+
+
+def test_listen_counts_overflows_and_survives_a_vanishing_device(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_weights: Path
+) -> None:
+    rate, block = 16000, 16000 // 50
+    audio = speechlike(4.0, rate, seed=5)
+    sd = _flaky_sounddevice(audio, rate, every=10, stop_after=100)  # 2 s, then gone
+    monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    out = tmp_path / "utts"
+    result = runner.invoke(app, ["listen", "-f", "jsonl", "--save-speech", str(out),
+                                 "-m", str(tiny_weights), "--threshold", "0.45",
+                                 "--min-speech", "0.1"])
+    assert result.exit_code == 1
+    line = one_line_error(result)
+    assert "stopped delivering audio" in line and "after 2.0 s" in line and "kept" in line
+    lines = [json.loads(ln) for ln in result.stdout.splitlines()]
+    summary = lines[-1]
+    assert summary["overflows"] == 10 and summary["duration_s"] == 100 * block / rate
+    assert "stopped delivering audio" in summary["error"]
+    offline = vc.detect(vc.load_model(tiny_weights), audio[: 100 * block],
+                        vc.DetectCfg(threshold=0.45, min_speech_s=0.1), sample_rate=rate)
+    assert summary["segments"] == len(offline) == len(summary["saved"]) > 0
+
+
+# --- the real audio stack (slow) -------------------------------------------------------------
 
 
 def _run(cmd: list[str], env: dict[str, str], **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -204,6 +402,7 @@ def _check_against_offline(
     return offline
 
 
+@pytest.mark.slow
 def test_listen_matches_offline_at_every_device_rate(
     pulse: dict[str, str], model: Any, tmp_path: Path, procs: list[Any]
 ) -> None:
@@ -235,6 +434,7 @@ def test_listen_matches_offline_at_every_device_rate(
         _check_against_offline(model, plays[r][1], r, segs, summary)
 
 
+@pytest.mark.slow
 def test_the_device_vanishing_mid_stream(
     pulse: dict[str, str], tmp_path: Path, procs: list[Any]
 ) -> None:
