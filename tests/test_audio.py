@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import soundfile
+import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import voicecnn as vc
+from tests.conftest import speechlike
 from voicecnn.errors import AudioError, ConfigError
 from voicecnn.io.audio import (
     SAMPLE_RATE,
@@ -21,6 +28,19 @@ from voicecnn.io.audio import (
     read_audio,
     resample,
 )
+
+_FIXTURES = [HealthCheck.function_scoped_fixture]  # fixtures here are read-only or tmp factories
+
+CUT_FORMATS = {  # suffix: (soundfile format, subtype, rate)
+    "wav": ("WAV", "PCM_16", 16000),
+    "aiff": ("AIFF", "PCM_24", 16000),
+    "w64": ("W64", "FLOAT", 16000),
+    "flac": ("FLAC", "PCM_16", 16000),
+    "ogg": ("OGG", "VORBIS", 16000),
+    "opus": ("OGG", "OPUS", 48000),
+    "mp3": ("MP3", "MPEG_LAYER_III", 16000),
+}
+CORRUPTIBLE = ("flac", "ogg", "opus", "mp3")  # PCM formats have no redundancy to check
 
 TONE_HZ = 440.0
 FloatArray = npt.NDArray[np.float64]
@@ -461,3 +481,70 @@ def test_bad_target_rate() -> None:
 def test_float16_infinity_is_rejected() -> None:
     with pytest.raises(AudioError, match="NaN or infinite"):
         prepare_audio(np.array([np.inf, 0.0], dtype=np.float16), SAMPLE_RATE)
+
+
+@pytest.fixture(scope="module")
+def whole_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    folder = tmp_path_factory.mktemp("whole")
+    out = {}
+    for suffix, (fmt, subtype, rate) in CUT_FORMATS.items():
+        wave = speechlike(4.0, rate, seed=3)
+        path = folder / f"x.{suffix}"
+        sf.write(path, wave, rate, format=fmt, subtype=subtype)
+        out[suffix] = path.read_bytes()
+        vc.read_audio(path)  # whole files read cleanly
+    return out
+
+
+@pytest.mark.parametrize("suffix", CUT_FORMATS)
+@given(cut=st.floats(0.05, 0.9))
+@settings(max_examples=12, deadline=None, suppress_health_check=_FIXTURES)
+def test_truncated_files_are_errors(
+    suffix: str, cut: float, whole_files: dict[str, bytes],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    data = whole_files[suffix]
+    path = tmp_path_factory.mktemp("cut") / f"cut.{suffix}"
+    path.write_bytes(data[: int(len(data) * cut)])
+    for read in (vc.read_audio, lambda p: list(iter_audio(p))):
+        with pytest.raises(AudioError) as e:
+            read(path)
+        assert "\n" not in str(e.value)
+
+
+def test_a_truncated_wav_says_what_its_header_promised(
+    whole_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    data = whole_files["wav"]
+    path = tmp_path / "half.wav"
+    path.write_bytes(data[: len(data) // 2])
+    declared = len(data) - 44  # the data chunk of a plain 16-bit PCM WAV
+    with pytest.raises(AudioError, match=rf"truncated: its header declares {declared} bytes of "
+                       rf"data, the file holds {len(data) // 2 - 44}"):
+        vc.read_audio(path)
+
+
+def test_files_corrupted_mid_stream_are_errors_in_the_cli(
+    whole_files: dict[str, bytes], tiny_weights: Path, tmp_path: Path
+) -> None:
+    """One real process (the C decoders' stderr is the process's): each corrupted file is one
+    error line, libmpg123's "Note:" lines never show, nothing is written."""
+    paths = []
+    for suffix in CORRUPTIBLE:
+        data = bytearray(whole_files[suffix])
+        mid = len(data) // 2
+        noise = np.random.default_rng(0).integers(0, 256, 2000, np.uint8).tobytes()
+        data[mid : mid + 2000] = noise
+        paths.append(tmp_path / f"bad.{suffix}")
+        paths[-1].write_bytes(bytes(data))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "voicecnn", "detect", *map(str, paths), "-m", str(tiny_weights),
+           "-f", "json", "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1, proc.stderr
+    assert "Note:" not in proc.stderr and "Traceback" not in proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    for path in paths:
+        assert sum(path.name in ln for ln in errors) == 1, (path.name, errors)
+    assert f"{len(paths)} of {len(paths)} input(s) failed" in errors[-1]
+    assert not out.exists() or not any(out.iterdir())

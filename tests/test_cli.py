@@ -15,9 +15,8 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import voicecnn as vc
+from tests.conftest import speechlike
 from voicecnn.cli import app
-
-from .conftest import speechlike
 
 runner = CliRunner()
 
@@ -190,3 +189,22 @@ def test_detection_options_are_declared_once_with_the_defaults_of_detectcfg() ->
         params = {p.name: p for p in group.commands[command].params}  # type: ignore[attr-defined]
         for option, field in names.items():
             assert params[option].default == want[field], (command, option)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stream", "--rate", "1"],
+        ["stream", "--rate", "1000000000"],
+        ["stream", "--channels", "0"],
+        ["detect", "x.wav", "-j", "0"],
+        ["listen", "--rate", "1"],
+        ["detect", "x.wav", "--min-silence", "nan"],  # NaN fails the option's own range
+        ["stream", "--pad", "nan"],
+        ["split", "x.wav", "-o", "o", "--threshold", "nan"],
+    ],
+)
+def test_bad_option_values_exit_2_without_traceback(args: list[str]) -> None:
+    result = runner.invoke(app, args, input=b"")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "Invalid value" in result.output

@@ -13,10 +13,9 @@ import torch
 from typer.testing import CliRunner
 
 import voicecnn as vc
+from tests.conftest import one_line_error, speechlike
 from voicecnn.cli import app
 from voicecnn.cli._render import Format, render_text
-
-from .conftest import speechlike
 
 runner = CliRunner()
 # The untrained model's probabilities wander around 0.52: these settings give several segments.
@@ -233,3 +232,26 @@ def test_a_shell_glob_skips_files_that_are_not_audio(tmp_path: Path, tiny_weight
     assert f"skipped '{script}'" in err and f"skipped '{pretty}'" in err and "error" not in err
     code, out, err = _run("detect", str(script), str(pretty), "-m", str(tiny_weights))
     assert code == 1 and out == "" and "no audio files among the inputs" in err
+
+
+def test_an_unwritable_output_folder_is_found_before_any_audio(
+    wav_file: Path, tiny_weights: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(
+        app, ["detect", str(wav_file), "-m", str(tiny_weights), "-o", str(blocker / "out")]
+    )
+    assert result.exit_code == 1
+    assert "cannot write to" in one_line_error(result)
+
+
+def test_jobs_above_the_cpus_are_capped(wav_file: Path, tiny_weights: Path) -> None:
+    import os
+
+    cpus = len(os.sched_getaffinity(0))
+    result = runner.invoke(
+        app, ["detect", str(wav_file), str(wav_file), "-m", str(tiny_weights), "-j", "999"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"--jobs 999 is more than the {cpus} CPU(s) available; using {cpus}" in result.stderr

@@ -6,9 +6,14 @@ import gzip
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+import soundfile as sf
+from typer.testing import CliRunner
 
+from tests.conftest import speechlike
+from voicecnn.cli import app
 from voicecnn.detection.corpus import (
     InputKind,
     Recording,
@@ -17,6 +22,8 @@ from voicecnn.detection.corpus import (
     iter_recordings,
     output_path,
 )
+
+runner = CliRunner()
 
 
 def _touch(*paths: Path) -> None:
@@ -127,3 +134,24 @@ def test_plan_items_places_outputs_and_pictures_and_knows_what_is_done(tmp_path:
     assert [i.done for i in items if isinstance(i, PlannedItem)] == [True, False]  # b: no entry
     (one,) = plan_items([str(tmp_path / "c/a/x.wav")], plot=tmp_path / "one.png")
     assert isinstance(one, PlannedItem) and (one.output, one.plot) == (None, tmp_path / "one.png")
+
+
+def test_an_unreadable_subfolder_is_reported(
+    tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    (tmp_path / "locked").mkdir()
+    sf.write(tmp_path / "good.wav", speechlike(0.5), 16000)
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:  # root ignores chmod 000: deny the listing here
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = runner.invoke(app, ["detect", str(tmp_path), "-m", str(tiny_weights), "-f", "json"])
+    assert result.exit_code == 1
+    assert "cannot list" in result.stderr and "locked" in result.stderr
+    assert len(result.stdout.splitlines()) == 1  # the readable file was still processed

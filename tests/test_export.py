@@ -85,3 +85,41 @@ def test_bad_onnx_files(tmp_path: Path) -> None:
         vc.load_model(tmp_path / "missing.onnx")
     result = runner.invoke(app, ["export", "no_such_model", "--onnx", str(tmp_path / "x.onnx")])
     assert result.exit_code == 1 and not (tmp_path / "x.onnx").exists()
+
+
+@pytest.fixture(scope="module")
+def onnx_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from voicecnn.net.export import export_onnx
+
+    path = tmp_path_factory.mktemp("onnx") / "vad.onnx"
+    export_onnx(vc.create_model("vad_cnn1d_xs").eval(), path, arch="vad_cnn1d_xs")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "word"),
+    [
+        ("context_frames", "[1000000000, 0]", "s of audio"),
+        ("context_frames", "[1, 2, 3]", "context_frames"),
+        ("sample_rate", "1000000000000", "sample_rate"),
+        ("hop_length", "-1", "hop_length"),
+        ("config", "{not json", "config"),
+    ],
+)
+@pytest.mark.slow
+def test_hostile_onnx_metadata(
+    key: str, value: str, word: str, onnx_detector: Path, tmp_path: Path
+) -> None:
+    import onnx
+
+    graph = onnx.load(str(onnx_detector))
+    for prop in graph.metadata_props:
+        if prop.key == key:
+            prop.value = value
+    path = tmp_path / "hostile.onnx"
+    onnx.save(graph, str(path))
+    with pytest.raises(CheckpointError) as e:
+        vc.load_model(path)
+    assert word in str(e.value) and "\n" not in str(e.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import voicecnn as vc
+from tests.conftest import speechlike
 from voicecnn.detection.segments import to_targets
 from voicecnn.errors import AudioError, ConfigError
-
-from .conftest import speechlike
 
 MODELS = {name: vc.create_model(name).eval() for name in vc.list_models("vad")}
 
@@ -126,3 +126,14 @@ def _sample_reference() -> list[dict[str, float]]:
 
     path = Path(__file__).parents[1] / "samples" / "speech_over_noise.json"
     return json.loads(path.read_text())["speech"]  # type: ignore[no-any-return]
+
+
+def test_bad_rule_values_in_the_library() -> None:
+    for kwargs in (
+        {"min_silence_s": 1e308}, {"pad_s": math.inf}, {"min_speech_s": -1.0},
+        {"max_segment_s": 0.0}, {"threshold": math.nan}, {"neg_threshold": 0.9},
+        {"chunk_s": math.inf},
+    ):
+        with pytest.raises(ConfigError) as e:
+            vc.DetectCfg(**kwargs)  # type: ignore[arg-type]
+        assert "\n" not in str(e.value)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from tests.conftest import one_line_error
 from tests.train_data import vad_config, write_toml
 from voicecnn.cli import app
 from voicecnn.errors import ConfigError
@@ -17,6 +18,24 @@ from voicecnn.train.core import RunCfg
 from voicecnn.train.image import ImageDataCfg, ImageRunCfg
 from voicecnn.train.run import run_cfg_from_dict, train
 from voicecnn.train.vad import VadDataCfg, VadRunCfg
+
+TRAIN_SETTINGS = [
+    ("train.batch_size=0", "train.batch_size must be"),
+    ("train.eval_every=0", "train.eval_every must be"),
+    ("train.max_minutes=0", "train.max_minutes must be"),
+    ("train.max_minutes=-1", "train.max_minutes must be"),
+    ("train.lr=-1", "train.lr must be"),
+    ("train.lr=nan", "train.lr must be"),
+    ("train.weight_decay=-1", "train.weight_decay must be"),
+    ("train.grad_clip=-1", "train.grad_clip must be"),
+    ("train.max_steps=0", "max_steps = 0 would train nothing"),
+    ("train.warmup_steps=-1", "train.warmup_steps must be"),
+    ("train.betas=[0.9, 1.5]", "betas must be"),
+    ("data.workers=-1", "data.workers must be"),
+    ("data.crop_s=inf", "data.crop_s must be"),
+    ("eval.threshold=2", "eval.threshold must be"),
+    ("eval.min_speech_s=1e308", "min_speech_s must be"),
+]
 
 runner = CliRunner()
 
@@ -77,3 +96,15 @@ def test_settings_of_another_task_are_named(raw: dict[str, object], message: str
 def test_train_takes_a_task_config_only(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a task's run config"):
         train(RunCfg(out_dir=str(tmp_path)), device=torch.device("cpu"))
+
+
+@pytest.mark.parametrize(("setting", "message"), TRAIN_SETTINGS)
+def test_bad_train_settings_are_one_line_before_anything_runs(
+    setting: str, message: str, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'arch = "vad_cnn1d_xs"\nout_dir = "{tmp_path / "run"}"\n')
+    result = runner.invoke(app, ["train", str(cfg), "--set", setting])
+    assert result.exit_code == 1, result.output
+    assert message in one_line_error(result)
+    assert not (tmp_path / "run").exists()
