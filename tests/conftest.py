@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,3 +97,16 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny ESC-like tree: ``<class>/<fold>-<id>-A.wav``, three classes, two folds."""
     return make_clips(tmp_path_factory.mktemp("clips") / "esc")
+
+
+@pytest.fixture(params=[0o022, 0o002])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """The process umask set to each usual value for the test (files written must follow it)."""
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def file_modes(folder: Path) -> dict[str, int]:
+    """Permission bits of the files in ``folder``, by name."""
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}

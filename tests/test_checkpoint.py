@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import save_file
 
 import voicecnn as vc
+from tests.conftest import file_modes
 from voicecnn.errors import CheckpointError, UnknownModelError
 from voicecnn.net.checkpoint import atomic_write_bytes
 
@@ -140,3 +141,12 @@ def test_average_weights_errors(tmp_path: Path) -> None:
         with pytest.raises(vc.VoiceCNNError, match=re.escape(message)):
             vc.average_weights(sources, out, weights)
     assert not out.exists()
+
+
+def test_weights_get_a_new_files_permissions(
+    tiny_weights: Path, tmp_path: Path, umask: int
+) -> None:
+    model = vc.load_module(tiny_weights)
+    vc.save_weights(model, tmp_path / "w" / "m.safetensors", arch="vad_cnn1d_xs")
+    modes = file_modes(tmp_path / "w")
+    assert len(modes) == 1 and set(modes.values()) == {0o666 & ~umask}

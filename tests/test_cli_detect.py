@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from tests.conftest import one_line_error, speechlike
+from tests.conftest import file_modes, one_line_error, speechlike
 from voicecnn.cli import app
 from voicecnn.cli._render import Format, render_text
 
@@ -255,3 +255,13 @@ def test_jobs_above_the_cpus_are_capped(wav_file: Path, tiny_weights: Path) -> N
     )
     assert result.exit_code == 0, result.stderr
     assert f"--jobs 999 is more than the {cpus} CPU(s) available; using {cpus}" in result.stderr
+
+
+def test_detect_output_gets_a_new_files_permissions(
+    wav_file: Path, tiny_weights: Path, tmp_path: Path, umask: int
+) -> None:
+    result = CliRunner().invoke(app, ["detect", str(wav_file), "-m", str(tiny_weights),
+                                      "-f", "rttm", "-o", str(tmp_path / "labels")])
+    assert result.exit_code == 0, result.output
+    modes = file_modes(tmp_path / "labels")
+    assert len(modes) == 1 and set(modes.values()) == {0o666 & ~umask}

@@ -1,16 +1,25 @@
-"""``voicecnn evaluate``: figures on annotated recordings, output formats and errors."""
+"""``voicecnn evaluate`` (voicecnn.cli.evaluate): figures on annotated recordings and on image
+classifiers' test sets (IDX, npz, image folders), output formats and one-line errors."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 from typer.testing import CliRunner
 
 import voicecnn as vc
 from tests.train_data import annotated_folder
 from voicecnn.cli import app
+from voicecnn.data.images import normalize
+
+NAMES = ("bottom_right", "top_left")
 
 runner = CliRunner()
 
@@ -64,3 +73,105 @@ def test_errors(tiny_weights: Path, recordings: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "settings for classifiers" in result.stderr
     result = runner.invoke(app, ["evaluate", str(tiny_weights), str(recordings), "--collar", "-1"])
     assert result.exit_code == 2
+
+
+def _cli(*args: Any) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(3)
+    model = vc.create_model(
+        "img_cnn2d_gap", num_classes=2, class_names=NAMES, mean=(0.2,), std=(0.3,)
+    ).eval()
+    path = tmp_path_factory.mktemp("weights") / "gap.safetensors"
+    vc.save_weights(model, path, arch="img_cnn2d_gap")
+    return path
+
+
+def _squares(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 images with a bright square top-left (label 1) or bottom-right (label 0)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
+    y = (np.arange(n) % 2).astype(np.int64)
+    for i in range(n):
+        r, c = rng.integers(2, 8, size=2) if y[i] == 1 else rng.integers(16, 22, size=2)
+        x[i, r : r + 6, c : c + 6] = 230
+    return x, y
+
+
+def _idx(path: Path, arr: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    path.write_bytes(gzip.compress(header + arr.astype(np.uint8).tobytes()))
+
+
+def _idx_folder(root: Path, splits: dict[str, int]) -> Path:
+    root.mkdir(parents=True)
+    for split, n in splits.items():
+        x, y = _squares(n, seed=n)
+        _idx(root / f"{split}-images-idx3-ubyte.gz", x)
+        _idx(root / f"{split}-labels-idx1-ubyte.gz", y)
+    return root
+
+
+def _predict(weights: Path, pixels: np.ndarray) -> np.ndarray:
+    model = vc.load_model(weights)
+    x = torch.from_numpy(normalize(pixels, model.cfg.mean, model.cfg.std))
+    with torch.no_grad():
+        return model(x).argmax(-1).numpy()  # type: ignore[no-any-return]
+
+
+def test_evaluate_image_folder_npz_and_idx(gap_weights: Path, tmp_path: Path) -> None:
+    x, y = _squares(12)
+    for i, img in enumerate(x):
+        folder = tmp_path / "folder" / NAMES[y[i]]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(folder / f"{i}.png")
+    pred = _predict(gap_weights, x)
+    expected = float((pred == y).mean())
+    code, out, err = _cli("evaluate", gap_weights, tmp_path / "folder", "-f", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["examples"] == 12 and report["classes"] == list(NAMES)
+    assert report["accuracy"] == pytest.approx(expected)
+    assert report["errors"] == int((pred != y).sum())
+    confusion = np.zeros((2, 2), dtype=int)
+    np.add.at(confusion, (y, pred), 1)
+    assert report["confusion"] == confusion.tolist()
+    np.savez(tmp_path / "test.npz", x=x, y=y)
+    code, out, err = _cli("evaluate", gap_weights, tmp_path / "test.npz")
+    assert code == 0, err
+    assert out.startswith(f"12 images, 2 classes: accuracy {expected:.4f}")
+    assert "bottom_right" in out and "most often taken for" in out
+    # an IDX folder: its t10k files when it has them, else (or with --split train) train
+    idx = _idx_folder(tmp_path / "idx", {"train": 6, "t10k": 4})
+    runs = {
+        s: _cli("evaluate", gap_weights, idx, "--split", s, "-f", "json")
+        for s in ("auto", "test", "train")
+    }
+    sizes = {s: json.loads(r[1])["examples"] for s, r in runs.items()}
+    assert sizes == {"auto": 4, "test": 4, "train": 6}
+
+
+def test_evaluate_errors_are_one_line(
+    gap_weights: Path, tiny_weights: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other" / "cat"
+    other.mkdir(parents=True)
+    Image.new("L", (28, 28)).save(other / "a.png")
+    np.savez(tmp_path / "bad.npz", x=np.zeros((2, 28, 28), np.uint8), y=np.array([0, 5]))
+    cases = [
+        ((gap_weights, tmp_path / "other"), "class folder(s) cat are not among"),
+        ((gap_weights, tmp_path / "bad.npz"), "label 5 but the model has 2 classes"),
+        ((gap_weights, tmp_path / "nothing.npz"), "nothing.npz"),
+        ((gap_weights, tmp_path / "bad.npz", tmp_path / "bad.npz"), "one data source, got 2"),
+        ((gap_weights, tmp_path / "bad.npz", "--fold", "1"), "a fold is a setting for clip"),
+        ((tiny_weights, tmp_path, "--fold", "2"), "settings for classifiers"),
+    ]
+    for args, message in cases:
+        code, _, err = _cli("evaluate", *args)
+        assert code == 1, (args, err)
+        assert err.startswith("error:") and message in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1, err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
@@ -60,20 +59,6 @@ def test_onnx_model_streams(exported: tuple[vc.VadCnn, Path]) -> None:
     parts = [det.feed(wave[i : i + 700]).probs for i in range(0, wave.size, 700)]
     parts.append(det.flush().probs)
     np.testing.assert_allclose(np.concatenate(parts), vc.frame_probs(model, wave), atol=1e-5)
-
-
-@pytest.mark.slow
-def test_export_command_and_detect_with_onnx(tiny_weights: Path, wav_file: Path,
-                                             tmp_path: Path) -> None:
-    out = tmp_path / "tiny.onnx"
-    result = runner.invoke(app, ["export", str(tiny_weights), "--onnx", str(out)])
-    assert result.exit_code == 0, result.stderr
-    assert out.is_file() and "voicecnn detect --model" in result.stderr
-    args = ["detect", str(wav_file), "-f", "json", "--frames"]
-    via_onnx = json.loads(runner.invoke(app, [*args, "-m", str(out)]).stdout)
-    via_torch = json.loads(runner.invoke(app, [*args, "-m", str(tiny_weights)]).stdout)
-    np.testing.assert_allclose(via_onnx["probabilities"], via_torch["probabilities"], atol=1e-3)
-    assert via_onnx["segments"] == via_torch["segments"]
 
 
 def test_bad_onnx_files(tmp_path: Path) -> None:

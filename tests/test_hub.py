@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import voicecnn as vc
+from tests.conftest import file_modes
 from voicecnn.net import hub
 
 REPO = Path(__file__).parents[1]
@@ -220,3 +221,12 @@ def test_cache_folder_follows_huggingface_hub_s_variables(
     assert hub.hub_cache_dir() == tmp_path / "cache"
     assert hub.is_hub_id("someone/vad-1.0") and not hub.is_hub_id("vad_cnn2d_s")
     assert not hub.is_hub_id("runs/best.safetensors") and not hub.is_hub_id("a/b/c")
+
+
+def test_hub_folder_gets_a_new_files_permissions(
+    tiny_weights: Path, tmp_path: Path, umask: int
+) -> None:
+    model = vc.load_module(tiny_weights)
+    vc.save_pretrained(model, tmp_path / "hub", arch="vad_cnn1d_xs")
+    modes = file_modes(tmp_path / "hub")
+    assert len(modes) == 3 and set(modes.values()) == {0o666 & ~umask}

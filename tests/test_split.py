@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
+from tests.conftest import file_modes
 from voicecnn.cli import app
 from voicecnn.detection.segments import Segment
 from voicecnn.detection.split import (
@@ -151,3 +152,12 @@ def test_cli_split_and_keep(tmp_path: Path, tiny_weights: Path) -> None:
     kept, sidecar = result.stdout.split()
     assert Path(kept).name == "talk_speech.flac" and sf.info(kept).channels == 2
     assert read_pieces(sidecar) == [Piece(0.0, 1.5, 0.0, 1.5)]
+
+
+def test_split_and_keep_files_get_a_new_files_permissions(
+    wav_file: Path, tmp_path: Path, umask: int
+) -> None:
+    split_file(wav_file, [Segment(0.1, 0.5), Segment(1.0, 1.5)], tmp_path / "parts")
+    keep_file(wav_file, [Segment(0.1, 0.5)], tmp_path / "kept")
+    modes = {**file_modes(tmp_path / "parts"), **file_modes(tmp_path / "kept")}
+    assert len(modes) == 4 and set(modes.values()) == {0o666 & ~umask}

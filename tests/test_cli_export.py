@@ -1,0 +1,92 @@
+"""``voicecnn export`` (voicecnn.cli.export): a VAD model and an image classifier exported to ONNX
+detect and classify as torch does (the exporter itself: tests/test_export.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+import voicecnn as vc
+from voicecnn.cli import app
+from voicecnn.data.images import load_image, normalize
+
+runner = CliRunner()
+NAMES = ("bottom_right", "top_left")
+
+
+def _cli(*args: Any) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(3)
+    model = vc.create_model(
+        "img_cnn2d_gap", num_classes=2, class_names=NAMES, mean=(0.2,), std=(0.3,)
+    ).eval()
+    path = tmp_path_factory.mktemp("weights") / "gap.safetensors"
+    vc.save_weights(model, path, arch="img_cnn2d_gap")
+    return path
+
+
+@pytest.mark.slow
+def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: Path) -> None:
+    onnx = tmp_path / "gap.onnx"
+    code, _, err = _cli("export", gap_weights, "--onnx", onnx)
+    assert code == 0, err
+    assert "voicecnn classify --model" in err and onnx.is_file()
+    net = vc.load_model(onnx)
+    assert net.class_names == NAMES and net.min_input_size == (8, 8) and net.task == "image"
+    rng = np.random.default_rng(4)
+    pictures = []
+    for i, (h, w) in enumerate([(28, 28), (40, 33), (9, 64)]):  # the graph takes any size
+        path = tmp_path / f"p{i}.png"
+        Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8)).save(path)
+        pictures.append(path)
+    tiny = tmp_path / "tiny.png"
+    Image.new("L", (4, 4)).save(tiny)
+    outputs = []
+    for model in (gap_weights, onnx):
+        code, out, err = _cli("classify", *pictures, tiny, "-m", model, "-f", "json")
+        assert code == 1 and "smaller than the model's minimum 8x8" in err
+        outputs.append([json.loads(line) for line in out.splitlines()])
+    via_torch, via_onnx = outputs
+    assert len(via_onnx) == 3
+    for a, b in zip(via_torch, via_onnx, strict=True):
+        assert [p["label"] for p in a["predictions"]] == [p["label"] for p in b["predictions"]]
+        np.testing.assert_allclose(
+            [p["probability"] for p in a["predictions"]],
+            [p["probability"] for p in b["predictions"]],
+            atol=1e-4,
+        )
+    img = load_image(pictures[1], None, 1)
+    x = torch.from_numpy(normalize(img[None], net.cfg.mean, net.cfg.std))
+    with torch.no_grad():
+        np.testing.assert_allclose(net(x).numpy(), vc.load_model(gap_weights)(x).numpy(), atol=1e-4)
+    code, _, err = _cli("export", tmp_path / "p0.png", "--onnx", tmp_path / "x.onnx")
+    assert code == 1 and err.startswith("error:") and not (tmp_path / "x.onnx").exists()
+
+
+# --- training settings ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_export_command_and_detect_with_onnx(tiny_weights: Path, wav_file: Path,
+                                             tmp_path: Path) -> None:
+    out = tmp_path / "tiny.onnx"
+    result = runner.invoke(app, ["export", str(tiny_weights), "--onnx", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert out.is_file() and "voicecnn detect --model" in result.stderr
+    args = ["detect", str(wav_file), "-f", "json", "--frames"]
+    via_onnx = json.loads(runner.invoke(app, [*args, "-m", str(out)]).stdout)
+    via_torch = json.loads(runner.invoke(app, [*args, "-m", str(tiny_weights)]).stdout)
+    np.testing.assert_allclose(via_onnx["probabilities"], via_torch["probabilities"], atol=1e-3)
+    assert via_onnx["segments"] == via_torch["segments"]
