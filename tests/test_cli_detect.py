@@ -1,9 +1,11 @@
-"""Large batches: worker processes, bad files, resume, cross-file batching, TextGrid output."""
+"""``voicecnn detect`` (voicecnn.cli.detect): output formats, batches past bad files, worker
+processes, resume, cross-file batching, output folders and their errors."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +16,8 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from tests.conftest import file_modes, one_line_error, speechlike
+from tests.test_cli_render import parse_textgrid
 from voicecnn.cli import app
-from voicecnn.cli._render import Format, render_text
 
 runner = CliRunner()
 # The untrained model's probabilities wander around 0.52: these settings give several segments.
@@ -136,41 +138,13 @@ def test_batched_on_cuda_equals_cpu(folder: Path, tiny_weights: Path) -> None:
         assert res.segments == want.segments
 
 
-def _parse_textgrid(text: str) -> tuple[float, list[tuple[float, float, str]]]:
-    """(xmax, intervals of the one tier) of a long-format TextGrid."""
-    assert text.startswith('File type = "ooTextFile"\nObject class = "TextGrid"\n')
-    xmax = float(re.search(r"^xmax = (\S+)", text, re.M).group(1))  # type: ignore[union-attr]
-    assert re.search(r'class = "IntervalTier"\s+name = "speech"', text)
-    found = re.findall(r'intervals \[\d+\]:\s+xmin = (\S+)\s+xmax = (\S+)\s+text = "(.*)"', text)
-    size = int(re.search(r"intervals: size = (\d+)", text).group(1))  # type: ignore[union-attr]
-    assert size == len(found)
-    return xmax, [(float(a), float(b), t) for a, b, t in found]
-
-
-@pytest.mark.parametrize("segments", [
-    [],
-    [(0.0, 1.0)],
-    [(0.25, 0.5), (0.5, 1.25), (2.0, 3.0)],  # touching pieces (max_segment), speech to the end
-    [(1.5, 2.125)],
-])
-def test_textgrid_parses_back(segments: list[tuple[float, float]]) -> None:
-    segs = [vc.Segment(a, b) for a, b in segments]
-    det = vc.Detection(segs, np.zeros(300, np.float32), 0.01, 3.0, path="a.wav")
-    xmax, intervals = _parse_textgrid(render_text(det, Format.textgrid))
-    assert xmax == 3.0 and intervals[0][0] == 0.0 and intervals[-1][1] == 3.0
-    assert all(a[1] == b[0] for a, b in zip(intervals, intervals[1:], strict=False))  # tiled
-    assert all(lo < hi for lo, hi, _ in intervals) or intervals == [(0.0, 3.0, "")]
-    assert [(lo, hi) for lo, hi, t in intervals if t == "speech"] == segments
-    assert {t for _, _, t in intervals} <= {"speech", ""}
-
-
 def test_textgrid_files_from_the_cli(folder: Path, tiny_weights: Path, tmp_path: Path) -> None:
     out = tmp_path / "grids"
     common = (str(folder / "f2.wav"), "-m", str(tiny_weights), *RULES)
     code, out_json, _ = _run("detect", *common, "-f", "json")
     code2, _, _ = _run("detect", *common, "-f", "textgrid", "-o", str(out))
     assert code == code2 == 0
-    xmax, intervals = _parse_textgrid((out / "f2.TextGrid").read_text())
+    xmax, intervals = parse_textgrid((out / "f2.TextGrid").read_text())
     assert xmax == 1.35 and intervals[-1][1] == 1.35
     want = [t for s in json.loads(out_json)["segments"] for t in (s["start"], s["end"])]
     got = [t for lo, hi, text in intervals if text == "speech" for t in (lo, hi)]
@@ -265,3 +239,83 @@ def test_detect_output_gets_a_new_files_permissions(
     assert result.exit_code == 0, result.output
     modes = file_modes(tmp_path / "labels")
     assert len(modes) == 1 and set(modes.values()) == {0o666 & ~umask}
+
+
+def test_json_lines_have_the_documented_keys(wav_file: Path, tiny_weights: Path) -> None:
+    code, out, err = _run("detect", str(wav_file), "--model", str(tiny_weights), "-f", "json",
+                          "--frames", "--threshold", "0.0", "--min-speech", "0")
+    assert code == 0, err
+    (line,) = out.strip().splitlines()
+    obj = json.loads(line)
+    assert set(obj) == {"path", "duration_s", "segments", "frame_hop_s", "probabilities"}
+    assert obj["path"] == str(wav_file) and obj["duration_s"] == pytest.approx(3.0)
+    assert obj["frame_hop_s"] == pytest.approx(0.01)
+    assert len(obj["probabilities"]) == 300
+    # threshold 0 marks everything: one segment over the whole file
+    assert obj["segments"] == [{"start": 0.0, "end": 3.0}]
+
+
+def test_default_model_table_on_the_sample() -> None:
+    sample = Path(__file__).parents[1] / "samples" / "speech_over_noise.flac"
+    code, out, err = _run("detect", str(sample))
+    assert code == 0, err
+    assert "speech_over_noise.flac" in out and "segments" in out
+
+
+@pytest.mark.parametrize(("fmt", "check"), [
+    ("csv", lambda t: list(csv.reader(io.StringIO(t)))[0] == ["path", "start", "end"]),
+    ("rttm", lambda t: all(ln.startswith("SPEAKER clip 1 ") and ln.split()[7] == "speech"
+                           for ln in t.splitlines())),
+    ("audacity", lambda t: all(len(ln.split("\t")) == 3 for ln in t.splitlines())),
+])
+def test_other_formats(fmt: str, check: object, wav_file: Path, tiny_weights: Path) -> None:
+    code, out, err = _run("detect", str(wav_file), "-m", str(tiny_weights), "-f", fmt,
+                          "--threshold", "0.0", "--neg-threshold", "0.0")
+    assert code == 0, err
+    assert out.strip() and check(out)  # type: ignore[operator]
+
+
+def test_batch_keeps_going_past_bad_files(tmp_path: Path, tiny_weights: Path) -> None:
+    good = tmp_path / "good.wav"
+    sf.write(good, speechlike(1.0), 16000)
+    (tmp_path / "bad.wav").write_bytes(b"RIFF junk that is no wav")
+    (tmp_path / "empty.flac").write_bytes(b"")
+    code, out, err = _run("detect", str(tmp_path), str(tmp_path / "missing.wav"),
+                          "-m", str(tiny_weights), "-f", "json")
+    assert code == 1
+    lines = [json.loads(ln) for ln in out.strip().splitlines()]
+    assert [Path(ln["path"]).name for ln in lines] == ["good.wav"]
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 4  # bad.wav, empty.flac, missing.wav, summary
+    assert "3 of 4 input(s) failed" in errors[-1]
+    assert "Traceback" not in err
+
+
+def test_output_dir_writes_one_file_per_input(tmp_path: Path, tiny_weights: Path) -> None:
+    for name in ("a.wav", "b.wav"):
+        sf.write(tmp_path / name, speechlike(1.0), 16000)
+    out_dir = tmp_path / "out"
+    code, _, err = _run("detect", str(tmp_path / "*.wav"), "-m", str(tiny_weights),
+                        "-f", "rttm", "-o", str(out_dir))
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["a.rttm", "b.rttm"]
+
+
+def test_bad_model_is_one_line_exit_1(wav_file: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"junk")
+    for model in ("no_such_model", str(junk)):
+        code, out, err = _run("detect", str(wav_file), "-m", model)
+        assert code == 1 and out == ""
+        assert len(err.strip().splitlines()) == 1 and err.startswith("error:")
+
+
+def test_stereo_48k_and_nan_file(tmp_path: Path, tiny_weights: Path) -> None:
+    stereo = tmp_path / "stereo.wav"
+    sf.write(stereo, np.stack([speechlike(2.0, 48000)] * 2, 1), 48000)
+    nan = tmp_path / "nan.wav"
+    sf.write(nan, np.full(16000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    code, out, err = _run("detect", str(stereo), str(nan), "-m", str(tiny_weights), "-f", "json")
+    assert code == 1
+    assert json.loads(out)["duration_s"] == pytest.approx(2.0)
+    assert "NaN" in err

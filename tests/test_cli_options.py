@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import voicecnn as vc
 from tests.conftest import one_line_error, speechlike
 from voicecnn.cli import app
 
@@ -43,3 +44,21 @@ def test_bad_rule_values_are_usage_errors_in_every_command(
         line = one_line_error(result)
         assert field in line, (name, line)
         assert not out.exists() or not any(out.iterdir()), name  # nothing written
+
+
+def test_detection_options_are_declared_once_with_the_defaults_of_detectcfg() -> None:
+    import dataclasses
+
+    import typer.main
+
+    from voicecnn.cli import app
+
+    want = {f.name: f.default for f in dataclasses.fields(vc.DetectCfg)}
+    names = {"threshold": "threshold", "neg_threshold": "neg_threshold",
+             "min_speech": "min_speech_s", "min_silence": "min_silence_s", "pad": "pad_s",
+             "max_segment": "max_segment_s"}
+    group = typer.main.get_command(app)
+    for command in ("detect", "stream", "listen", "split", "plot"):
+        params = {p.name: p for p in group.commands[command].params}  # type: ignore[attr-defined]
+        for option, field in names.items():
+            assert params[option].default == want[field], (command, option)
