@@ -81,22 +81,6 @@ def test_twenty_minute_file_plots_in_bounded_time_and_memory(tmp_path: Path) -> 
     assert grown_mb < 200, grown_mb
 
 
-def test_cli_plot_and_detect_plot(tiny_weights: Path, tmp_path: Path) -> None:
-    wav_file = tmp_path / "one.wav"
-    sf.write(wav_file, speechlike(1.0), 16000)
-    out = tmp_path / "p.png"
-    result = runner.invoke(app, ["plot", str(wav_file), "-m", str(tiny_weights), "-o", str(out)])
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip() == str(out)
-    _assert_picture(out)
-    det_png = tmp_path / "d.png"
-    result = runner.invoke(app, ["detect", str(wav_file), "-m", str(tiny_weights), "-f", "json",
-                                 "--plot", str(det_png)])
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout.count("\n") == 1  # the results are still printed
-    _assert_picture(det_png)
-
-
 def test_missing_matplotlib_is_one_clear_line(
     wav_file: Path, tiny_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

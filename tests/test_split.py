@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
 from tests.conftest import file_modes
-from voicecnn.cli import app
 from voicecnn.detection.segments import Segment
 from voicecnn.detection.split import (
     Piece,
@@ -128,30 +126,6 @@ def test_unreadable_input_is_an_audio_error(tmp_path: Path) -> None:
     bad.write_bytes(b"RIFF nonsense")
     with pytest.raises(AudioError, match="bad.wav"):
         keep_file(bad, [], tmp_path / "out")
-
-
-def test_cli_split_and_keep(tmp_path: Path, tiny_weights: Path) -> None:
-    audio = np.stack([speechlike(1.5, 48000), speechlike(1.5, 48000, seed=1)], axis=1)
-    src = tmp_path / "talk.flac"
-    sf.write(src, audio, 48000, subtype="PCM_24")
-    (tmp_path / "bad.wav").write_bytes(b"junk")
-    everything = ["-m", str(tiny_weights), "-t", "0", "--neg-threshold", "0", "--pad", "0"]
-    runner = CliRunner()
-    result = runner.invoke(app, ["split", str(src), str(tmp_path / "bad.wav"), "--out",
-                                 str(tmp_path / "clips"), *everything])
-    assert result.exit_code == 1  # bad.wav failed, talk.flac was still split
-    assert "bad.wav" in result.stderr and "1 of 2 input(s) failed" in result.stderr
-    (line,) = result.stdout.splitlines()
-    clip, start, end = line.split("\t")
-    assert (start, end) == ("0.000", "1.500")  # threshold 0: all speech
-    got, rate = sf.read(clip)
-    assert rate == 48000 and got.shape == audio.shape
-    result = runner.invoke(app, ["split", str(src), "--out", str(tmp_path / "kept"),
-                                 "--keep", "speech", *everything])
-    assert result.exit_code == 0, result.stderr
-    kept, sidecar = result.stdout.split()
-    assert Path(kept).name == "talk_speech.flac" and sf.info(kept).channels == 2
-    assert read_pieces(sidecar) == [Piece(0.0, 1.5, 0.0, 1.5)]
 
 
 def test_split_and_keep_files_get_a_new_files_permissions(
