@@ -1,11 +1,10 @@
 """Batch detection on Ray (``pip install 'voicecnn[ray]'``): one machine or a cluster.
 
 :func:`detect_ray` runs the inputs of :func:`voicecnn.detection.batch.detect_batch` through a pool
-of Ray
-actors, each loading the model once (on a CPU, or a GPU per actor): inputs are pulled lazily and
-at most two groups per actor are in flight, so the driver's memory stays bounded whatever the
-corpus size; results come back as they finish. A file that fails, or whose actor dies, yields
-its error and the run goes on (a dead actor is replaced).
+of Ray actors, each loading the model once (on a CPU, or a GPU per actor): inputs are pulled lazily
+and at most two groups per actor are in flight, so the driver's memory stays bounded whatever the
+corpus size; results come back as they finish. A file that fails, or whose actor dies, yields its
+error and the run goes on (a dead actor is replaced).
 
 :func:`detect_dataset` does the same for a Ray Dataset of paths a user already has.
 """
