@@ -1,4 +1,29 @@
-"""Shared fixtures: tiny models and generated audio, nothing downloaded."""
+"""Shared fixtures: tiny models and generated audio, nothing downloaded.
+
+Where a test goes (tests/test_layout.py keeps it true):
+
+- ``tests/test_<name>.py`` tests the voicecnn module that ``<name>`` names: its path below
+  ``voicecnn/`` joined by ``_``, shortened from the left as far as it names one module:
+  ``test_segments.py`` is voicecnn/detection/segments.py, ``test_annotations_rttm.py``
+  data/annotations/rttm.py. Where the last part repeats, the folder comes along:
+  ``test_models_image.py`` (net/models/image.py) and ``test_train_image.py`` (train/image.py). A
+  package is named by its folder (``test_layers.py``), a private module without its ``_``
+  (``test_cli_render.py`` is cli/_render.py).
+- The commands keep their ``cli_`` prefix: ``test_cli_stream.py`` is the ``stream`` command
+  (voicecnn/cli/stream.py), ``test_stream.py`` is voicecnn/detection/stream.py;
+  ``test_cli.py`` is the app itself.
+- A test lives in the file of the module whose behaviour it checks, even when it drives that
+  module through the CLI; ``test_cli_<command>.py`` holds what the command adds (options,
+  output, exit codes).
+- A few files are about the project as a whole (``PROJECT_WIDE`` in tests/test_layout.py: the
+  layout, README, wheel, licences, bench/, recipes/, the inference-only install), each with a
+  docstring saying so.
+
+Markers: ``slow`` (end-to-end runs: left out of ``python -m pytest``, run by CI next with
+``python -m pytest -m slow``; everything: ``python -m pytest -m ""``), ``gpu`` (skipped without
+CUDA), ``no_torch`` (a file that also runs on the inference-only install: without torch, only
+the files that carry it are collected, see ``pytest_ignore_collect`` below).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The benchmark's scoring code (bench/): grid, metrics, boundary matching, operating points.
+Project-wide: bench/ sits beside the package.
 
 Hand-computed expectations; no peer is installed or run and nothing is downloaded.
 """

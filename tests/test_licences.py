@@ -1,5 +1,5 @@
 """Licences: the default recipe's permissive-only variant and the model card of the bundled
-weights."""
+weights. Project-wide: recipes' data and bundled files, not one module."""
 
 from __future__ import annotations
 

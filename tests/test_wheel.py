@@ -1,4 +1,6 @@
-"""The built wheel carries the bundled weights and works from a clean virtual environment."""
+"""The built wheel carries the bundled weights and works from a clean virtual environment.
+
+Project-wide: it checks the package as built and installed, not one module."""
 
 from __future__ import annotations
 
