@@ -29,6 +29,7 @@ from voicecnn.train.run import load_run_cfg, run_cfg_from_dict, train
 runner = CliRunner()
 
 
+@pytest.mark.slow  # the whole run, ONNX export included
 def test_train_evaluate_export_detect(recordings: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     cfg = write_toml(vad_config(recordings, out), tmp_path / "c.toml")
