@@ -29,6 +29,8 @@ from voicecnn.io.audio import (
     resample,
 )
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 _FIXTURES = [HealthCheck.function_scoped_fixture]  # fixtures here are read-only or tmp factories
 
 CUT_FORMATS = {  # suffix: (soundfile format, subtype, rate)

@@ -10,6 +10,8 @@ import pytest
 import voicecnn as vc
 from voicecnn.cli._render import Format, render_text
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 
 def parse_textgrid(text: str) -> tuple[float, list[tuple[float, float, str]]]:
     """(xmax, intervals of the one tier) of a long-format TextGrid."""

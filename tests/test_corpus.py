@@ -23,6 +23,8 @@ from voicecnn.detection.corpus import (
     output_path,
 )
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 runner = CliRunner()
 
 

@@ -18,6 +18,8 @@ from tests.conftest import speechlike
 from voicecnn.cli import app
 from voicecnn.io.escape import csv_row, recording_id, rttm_id, rttm_id_text, terminal
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 _FIXTURES = [HealthCheck.function_scoped_fixture]  # fixtures here are read-only or tmp factories
 
 runner = CliRunner()

@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import file_modes
 from voicecnn.io.files import atomic_path, atomic_write_bytes
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 
 def test_atomic_writes(tmp_path: Path, umask: int) -> None:
     atomic_write_bytes(tmp_path / "a" / "x.bin", b"1")

@@ -12,6 +12,8 @@ import voicecnn as vc
 from voicecnn.detection.corpus import Recording
 from voicecnn.detection.results import ManifestFormat, ResultManifest, manifest_format_for
 
+pytestmark = pytest.mark.no_torch  # CI runs it without torch too
+
 
 def _det(*segments: tuple[float, float]) -> vc.Detection:
     return vc.Detection([vc.Segment(a, b) for a, b in segments], np.zeros(0, np.float32), 0.01,
