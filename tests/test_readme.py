@@ -1,4 +1,4 @@
-"""The README's library example runs as written."""
+"""The README and docs/: examples run as written, the two commands are CI's, links resolve."""
 
 from __future__ import annotations
 
@@ -8,20 +8,40 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
+PAGES = [ROOT / "README.md", ROOT / "BENCHMARKS.md", *sorted((ROOT / "docs").glob("*.md")),
+         *sorted((ROOT / "recipes").glob("*/README.md")), ROOT / "bench" / "README.md"]
+# [text](target): relative targets are files of the repository, #anchor a heading of the page
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def python_blocks(page: Path) -> list[str]:
+    """The ```python blocks of a page (```text and ```py blocks are shown, not run)."""
+    return re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def run_blocks(page: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    monkeypatch.chdir(ROOT)
+    namespace: dict[str, object] = {"__name__": "__readme__"}  # one session, as a reader's
+    for block in python_blocks(page):
+        exec(compile(block, page.name, "exec"), namespace)
+    return namespace
 
 
 def test_readme_python_examples_run(monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    assert blocks, "README has no python example"
-    monkeypatch.chdir(ROOT)
-    namespace: dict[str, object] = {"__name__": "__readme__"}  # one session, as a reader's
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)
+    assert python_blocks(ROOT / "README.md"), "README has no python example"
+    run_blocks(ROOT / "README.md", monkeypatch)
     out = capsys.readouterr().out
     assert "speech " in out  # the sample's speech segments were printed
     assert "start " in out and "end " in out  # and the stream's events
+
+
+@pytest.mark.parametrize("name", ["library.md", "compat.md"])
+def test_docs_python_examples_run(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = ROOT / "docs" / name
+    assert python_blocks(page), f"docs/{name} has no python example"
+    namespace = run_blocks(page, monkeypatch)
+    assert "model" in namespace  # the examples ran to the end, with a model loaded
 
 
 def test_readme_commands_match_ci() -> None:
@@ -32,3 +52,49 @@ def test_readme_commands_match_ci() -> None:
     assert "voicecnn detect samples/speech_over_noise.flac" in commands[0]
     assert "torch" not in commands[0]  # detection installs without torch
     assert commands[0] in ci.splitlines() and commands[1] in ci.splitlines()
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, - for spaces."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+    return {github_anchor(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
+
+
+def broken_links(page: Path) -> list[str]:
+    """The relative links of a page whose file, or heading, does not exist."""
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+    broken = []
+    for target in LINK.findall(text):
+        if re.match(r"[a-z]+:", target):  # https:, mailto:: not checked offline
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists() or (anchor and file.suffix == ".md" and anchor not in anchors(file)):
+            broken.append(target)
+    return broken
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(page: Path) -> None:
+    assert page.exists()
+    assert broken_links(page) == []
+
+
+def test_link_check_catches_a_broken_link(tmp_path: Path) -> None:
+    (tmp_path / "there.md").write_text("# A heading\n", encoding="utf-8")
+    page = tmp_path / "page.md"
+    page.write_text("# Top\n[ok](there.md) [ok](there.md#a-heading) [ok](#top) [web](https://x.org)\n"
+                    "[gone](missing.md) [gone](there.md#nowhere) [gone](#bottom) [gone](no.md#x)\n",
+                    encoding="utf-8")
+    assert broken_links(page) == ["missing.md", "there.md#nowhere", "#bottom", "no.md#x"]
+
+
+def test_readme_links_every_docs_page() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = {Path(t.partition("#")[0]).name for t in LINK.findall(readme) if t.startswith("docs/")}
+    assert linked == {p.name for p in (ROOT / "docs").glob("*.md")}
