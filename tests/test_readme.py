@@ -36,7 +36,7 @@ def test_readme_python_examples_run(monkeypatch: pytest.MonkeyPatch,
     assert "start " in out and "end " in out  # and the stream's events
 
 
-@pytest.mark.parametrize("name", ["library.md", "compat.md"])
+@pytest.mark.parametrize("name", ["library.md", "streaming.md", "compat.md"])
 def test_docs_python_examples_run(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     page = ROOT / "docs" / name
     assert python_blocks(page), f"docs/{name} has no python example"
