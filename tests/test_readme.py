@@ -98,3 +98,30 @@ def test_readme_links_every_docs_page() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     linked = {Path(t.partition("#")[0]).name for t in LINK.findall(readme) if t.startswith("docs/")}
     assert linked == {p.name for p in (ROOT / "docs").glob("*.md")}
+
+
+def table_rows(text: str, header_start: str) -> dict[str, list[str]]:
+    """The rows of the first Markdown table whose header starts so: first cell -> other cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows: dict[str, list[str]] = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [re.sub(r"\*\*|`", "", c).strip().removesuffix(" ms")
+                 for c in line.strip("|").split("|")]
+        rows[cells[0].replace(" (default)", "")] = cells[1:]
+    return rows
+
+
+def test_readme_headline_matches_the_benchmark_tables() -> None:
+    """The README's comparison quotes the table `bench/run.py --update-md` wrote, not an old run."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    bench = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    bench = bench[bench.index("### Real recordings, labels independent"):]
+    quoted = table_rows(readme, "| system | ROC-AUC | F1 | false alarms |")
+    measured = table_rows(bench, "| system | ROC-AUC | F1 |")
+    assert any("(default)" in line for line in readme.splitlines() if line.startswith("| voicecnn"))
+    for system, (auc, f1, fa, end_ms, worst) in quoted.items():
+        row = measured[system]  # ROC-AUC F1 precision recall FA start end ... worst
+        assert (auc, f1, fa, end_ms, worst) == (row[0], row[1], row[4], row[6], row[-1]), system
