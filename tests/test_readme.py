@@ -125,3 +125,23 @@ def test_readme_headline_matches_the_benchmark_tables() -> None:
     for system, (auc, f1, fa, end_ms, worst) in quoted.items():
         row = measured[system]  # ROC-AUC F1 precision recall FA start end ... worst
         assert (auc, f1, fa, end_ms, worst) == (row[0], row[1], row[4], row[6], row[-1]), system
+
+
+def test_readme_layout_names_existing_files() -> None:
+    """Every folder and file the README's Layout block names exists (globs match something)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Layout"):]
+    block = re.search(r"```\n(.*?)```", section, flags=re.DOTALL)
+    assert block is not None
+    absolute = re.compile(r"(?:voicecnn|docs|recipes|bench|samples)/[\w/]*")
+    relative = re.compile(r"(?<![\w/.*])([\w*]+\.(?:py|flac)|\w+/)")
+    folder, named = "", []
+    for line in block.group(1).splitlines():
+        if not line.startswith(" "):
+            folder = line.split()[0]
+        rest = line[len(folder):] if not line.startswith(" ") else line
+        named += [folder, *absolute.findall(rest)]
+        named += [folder + name for name in relative.findall(absolute.sub("", rest))]
+    assert len(named) > 30
+    missing = sorted({n for n in named if not list(ROOT.glob(n.rstrip("/")))})
+    assert missing == []
