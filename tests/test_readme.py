@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -145,3 +146,29 @@ def test_readme_layout_names_existing_files() -> None:
     assert len(named) > 30
     missing = sorted({n for n in named if not list(ROOT.glob(n.rstrip("/")))})
     assert missing == []
+
+
+def resolves(dotted: str) -> bool:
+    """Whether ``voicecnn.a.b`` names a module, or an attribute of the longest module prefix."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[i:]:
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
+        return True
+    return False
+
+
+def test_docs_name_existing_modules_and_functions() -> None:
+    pages = [ROOT / "README.md", ROOT / "BENCHMARKS.md", *sorted((ROOT / "docs").glob("*.md"))]
+    texts = [page.read_text(encoding="utf-8") for page in pages]
+    named = {m for text in texts for m in re.findall(r"`(voicecnn(?:\.\w+)+)", text)}
+    named |= {f"voicecnn.{m}" for text in texts for m in re.findall(r"\bvc\.(\w+)", text)}
+    assert "voicecnn.detection.stream.StreamingDetector" in named
+    assert sorted(m for m in named if not resolves(m)) == []
+    assert not resolves("voicecnn.detection.no_such_module")
