@@ -172,3 +172,58 @@ def test_docs_name_existing_modules_and_functions() -> None:
     assert "voicecnn.detection.stream.StreamingDetector" in named
     assert sorted(m for m in named if not resolves(m)) == []
     assert not resolves("voicecnn.detection.no_such_module")
+
+
+def command_lines(text: str) -> list[list[str]]:
+    """The ``voicecnn COMMAND ...`` calls in a page's shell blocks, as tokens (comments dropped)."""
+    calls = []
+    for block in re.findall(r"```(?:bash|sh|text)\n(.*?)```", text, flags=re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in re.split(r"[|;]|&&", line.split(" # ")[0]):
+                tokens = part.split()
+                if "voicecnn" not in tokens or "import" in tokens:  # Python shown as text
+                    continue
+                tokens = tokens[tokens.index("voicecnn"):]
+                if len(tokens) > 1:
+                    calls.append(tokens)
+    return calls
+
+
+def test_doc_commands_use_existing_commands_and_options() -> None:
+    import typer
+
+    from voicecnn.cli import app
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    assert "detect" in commands
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+             *sorted((ROOT / "recipes").glob("*/README.md"))]
+    calls = [call for page in pages for call in command_lines(page.read_text(encoding="utf-8"))]
+    assert len(calls) > 40
+    wrong = []
+    for call in calls:
+        command = commands.get(call[1])
+        if command is None:
+            wrong.append(" ".join(call))
+            continue
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        wrong += [f"{call[1]} {t}" for t in call[2:]
+                  if t.startswith("-") and t.split("=")[0] not in options | {"-h", "--help"}]
+    assert wrong == []
+
+
+def test_doc_training_commands_load_their_configs() -> None:
+    """``voicecnn train CONFIG --set ...`` as the docs write it is a config the trainer accepts."""
+    import shlex
+
+    from voicecnn.train.run import load_run_cfg
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+             *sorted((ROOT / "recipes").glob("*/README.md"))]
+    calls = [shlex.split(" ".join(call)) for page in pages
+             for call in command_lines(page.read_text(encoding="utf-8"))
+             if call[1] == "train" and (ROOT / call[2]).is_file()]
+    assert len(calls) > 15
+    for call in calls:
+        overrides = [call[i + 1] for i, token in enumerate(call) if token == "--set"]
+        assert load_run_cfg(ROOT / call[2], overrides), call
