@@ -2,7 +2,7 @@
 documented exit code, never a traceback, a partial output file or unbounded memory.
 
 Tables of bad values per option and per metadata field; generated hostile file names; corrupt
-and truncated files of every format. docs/cli.md's "Bad input" section states the promise.
+and truncated files of every format. README's "Bad input" section states the promise.
 """
 
 from __future__ import annotations
