@@ -70,21 +70,34 @@ def rename_legacy(spec: LayerSpec, tensors: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+class _OneBlasThread:
     """BLAS limited to one thread while a long push runs, then restored.
 
     The engine's matrix products are small (tens of channels by a few hundred taps):
     OpenBLAS's threads cost far more than they save on them (``python bench/speed.py``:
     a 2-thread pool made the default model 10-30x slower than one thread on this project's
     2-core machine). Short (streaming) pushes are left alone: OpenBLAS keeps products that
-    small on one thread, and entering the limit costs ~1 ms.
+    small on one thread. Finding the loaded BLAS libraries costs ~0.5 ms, so it is done once,
+    at the first long push (setting the limit then costs ~10 µs).
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # an optional speed-up: results are the same without it
-        return contextlib.nullcontext()
-    limits: contextlib.AbstractContextManager[object] = threadpool_limits(1, user_api="blas")
-    return limits
+
+    def __init__(self) -> None:
+        self._controller: Any = None
+        self._missing = False
+
+    def __call__(self) -> contextlib.AbstractContextManager[object]:
+        if self._controller is None and not self._missing:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:  # an optional speed-up: results are the same without it
+                self._missing = True
+            else:
+                self._controller = ThreadpoolController()
+        if self._controller is None:
+            return contextlib.nullcontext()
+        limits: contextlib.AbstractContextManager[object] = self._controller.limit(
+            limits=1, user_api="blas")
+        return limits
 
 
 _THREADED_PUSH = 16
@@ -123,6 +136,7 @@ class FrameEngine:
         self.frontend: LogMelStep = LogMelStep(fe_spec.cfg, piece_frames=piece_frames)
         self.logits = logits
         self._limited = False  # inside _one_blas_thread (one limit per long push)
+        self._one_blas_thread = _OneBlasThread()
         self._steady = piece_frames + 1 <= _CYCLE  # pushes fit the replayed plans
         shape = self.frontend.out_shape
         steps: list[Step] = []
@@ -189,7 +203,7 @@ class FrameEngine:
             x = x.reshape(-1)
         piece = self.frontend.piece
         if x.size > _THREADED_PUSH * self.frontend.hop and not self._limited:
-            with _one_blas_thread():
+            with self._one_blas_thread():
                 self._limited = True
                 try:
                     return self.push(x)
