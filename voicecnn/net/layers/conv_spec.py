@@ -25,10 +25,12 @@ __all__ = [
 ]
 
 Dims = Literal[1, 2]
-_BIAS_TAP_CHANNELS = 1
-"""Input channels up to which a file's products carry the bias as a tap (see _bias_tap)."""
+_STREAM_TAP_CHANNELS = 8
+"""Input channels up to which a stream's products carry the bias as a tap (see _bias_tap)."""
+_FILE_TAP_CHANNELS = 1
+"""Input channels up to which a file's products carry the bias as a tap."""
 _TAP_FRAMES = 16
-"""Frames per product below which the bias always rides along as a tap."""
+"""Frames per product from which a push counts as a file's (see _bias_tap)."""
 
 
 def time_padding(kernel: int, dilation: int, lookahead: int | None) -> tuple[int, int]:
@@ -127,10 +129,12 @@ class ConvStep(Step):
 
     def _bias_tap(self, n: int) -> bool:
         """Whether the bias rides along in the product of ``n`` frames as one more tap (one
-        call fewer) rather than being added after it (c_in columns fewer). A few frames (a
-        stream): calls cost more than arithmetic; many (a file): the extra columns cost more
-        than an addition, except with few input channels."""
-        return not self.direct and (n < _TAP_FRAMES or self.inp.c <= _BIAS_TAP_CHANNELS)
+        call fewer) rather than being added after it (c_in columns fewer): with few input
+        channels in a stream's small products (calls cost more than arithmetic there), with
+        one in a file's."""
+        c = self.inp.c
+        return not self.direct and (c <= _FILE_TAP_CHANNELS or (
+            n < _TAP_FRAMES and c <= _STREAM_TAP_CHANNELS))
 
     def fuse(self, nxt: Step) -> bool:
         """Take over a following max-pool over rows only (stride = kernel, none over time):
