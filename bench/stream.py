@@ -120,6 +120,9 @@ def generated_file(shared: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     """Utterances over quiet noise with frame labels (10 ms)."""
     rng = np.random.default_rng(seed)
     files = sorted((shared / "speech/librispeech/test-other").glob("*.flac"))
+    if len(files) < 12:
+        raise SystemExit(f"error: no LibriSpeech test-other utterances under {shared} "
+                         "(pass --shared DIR, or --no-delays)")
     picks = rng.choice(len(files), size=12, replace=False)
     parts, labels = [], []
     for i in picks:
