@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from voicecnn.cli import app
+from voicecnn.cli import COMMANDS, app
 
 REPO = Path(__file__).parents[1]
 runner = CliRunner()
@@ -83,3 +85,27 @@ def test_flags_show_no_bool_placeholder(command: str) -> None:
     if command == "detect":
         assert re.search(r"--frames\s+Include", result.stdout)  # no type between flag and help
         assert "<float range>" in result.stdout  # options with values keep their type
+
+
+def test_help_lists_every_command_with_its_help() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    listed = re.findall(r"^│ (\w+) +(\S.*?) *│$", result.stdout, re.MULTILINE)
+    assert [name for name, _ in listed] == list(COMMANDS)
+    assert all(text for _, text in listed)
+
+
+def test_a_command_imports_only_its_own_module(wav_file: Path, tiny_weights: Path) -> None:
+    """``voicecnn detect`` loads the detect command, not training's, export's or the mic's."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from voicecnn.cli import app\n"
+        f"r = CliRunner().invoke(app, ['detect', {str(wav_file)!r}, '-m', {str(tiny_weights)!r},"
+        " '-f', 'json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('voicecnn.cli.'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["voicecnn.cli._options", "voicecnn.cli._render", "voicecnn.cli.detect"]
