@@ -1,9 +1,11 @@
-"""The command-line app (voicecnn.cli): entry points, usage errors and option ranges across
-commands (each command's own tests: tests/test_cli_<command>.py)."""
+"""The command-line app (voicecnn.cli): --version, --help and each command's help, lazy command
+loading, entry points, usage errors and option ranges across commands (each command's own
+tests: tests/test_cli_<command>.py)."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from voicecnn.cli import app
+import voicecnn as vc
+from voicecnn.cli import COMMANDS, app
 
 runner = CliRunner()
 
@@ -52,3 +55,43 @@ def test_bad_option_values_exit_2_without_traceback(args: list[str]) -> None:
     result = runner.invoke(app, args, input=b"")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "Invalid value" in result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"voicecnn {vc.__version__}\n"
+
+
+@pytest.mark.parametrize("command", ["detect", "split", "train", "stream"])
+def test_flags_show_no_bool_placeholder(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "<bool>" not in result.stdout
+    assert "--help" in result.stdout
+    if command == "detect":
+        assert re.search(r"--frames\s+Include", result.stdout)  # no type between flag and help
+        assert "<float range>" in result.stdout  # options with values keep their type
+
+
+def test_help_lists_every_command_with_its_help() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    listed = re.findall(r"^│ (\w+) +(\S.*?) *│$", result.stdout, re.MULTILINE)
+    assert [name for name, _ in listed] == list(COMMANDS)
+    assert all(text for _, text in listed)
+
+
+def test_a_command_imports_only_its_own_module(wav_file: Path, tiny_weights: Path) -> None:
+    """``voicecnn detect`` loads the detect command, not training's, export's or the mic's."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from voicecnn.cli import app\n"
+        f"r = CliRunner().invoke(app, ['detect', {str(wav_file)!r}, '-m', {str(tiny_weights)!r},"
+        " '-f', 'json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('voicecnn.cli.'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["voicecnn.cli._options", "voicecnn.cli._render", "voicecnn.cli.detect"]

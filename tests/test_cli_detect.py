@@ -6,18 +6,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import typer
 from typer.testing import CliRunner
 
 import voicecnn as vc
 from tests.conftest import file_modes, one_line_error, speechlike
 from tests.test_cli_render import parse_textgrid
 from voicecnn.cli import app
+
+REPO = Path(__file__).parents[1]
 
 runner = CliRunner()
 # The untrained model's probabilities wander around 0.52: these settings give several segments.
@@ -319,3 +324,55 @@ def test_stereo_48k_and_nan_file(tmp_path: Path, tiny_weights: Path) -> None:
     assert code == 1
     assert json.loads(out)["duration_s"] == pytest.approx(2.0)
     assert "NaN" in err
+
+
+@pytest.fixture
+def mixed_folder(tmp_path: Path, wav_file: Path) -> Path:
+    """A folder as samples/ is: audio beside a script and a JSON file."""
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    shutil.copy(wav_file, folder / "a.wav")
+    (folder / "make.py").write_text("print(1)\n")
+    (folder / "a.json").write_text("{}\n")
+    (folder / "sub").mkdir()
+    return folder
+
+
+def test_globs_give_only_audio(mixed_folder: Path, tiny_weights: Path) -> None:
+    # a quoted glob gives the audio files it matches, as a directory does
+    result = runner.invoke(app, ["detect", f"{mixed_folder}/*", "-m", str(tiny_weights),
+                                 "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert [line.split('"')[3] for line in result.stdout.splitlines()] == [
+        str(mixed_folder / "a.wav")
+    ]
+    # nothing audio among its matches: one clear error, exit 1
+    result = runner.invoke(app, ["detect", f"{mixed_folder}/*.py", "-m", str(tiny_weights)])
+    assert result.exit_code == 1 and "matches no audio files" in result.stderr
+    # a single file named on its own is tried whatever its suffix (among others: skipped)
+    result = runner.invoke(app, ["detect", str(mixed_folder / "make.py"), "-m", str(tiny_weights)])
+    assert result.exit_code == 1 and "not a readable audio file" in result.stderr
+
+
+def _options(command: str) -> dict[str, str]:
+    """Long option -> help text of a command."""
+    cmd = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    return {
+        next(o for o in p.opts if o.startswith("--")): p.help or ""
+        for p in cmd.params
+        if getattr(p, "help", None) is not None and any(o.startswith("--") for o in p.opts)
+    }
+
+
+def test_detect_help_matches_code_and_readme() -> None:
+    opts = _options("detect")
+    assert ".onnx" in opts["--model"] and "Hub" in opts["--model"]
+    assert "least speech-like" in opts["--max-segment"]
+    readme = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")  # the CLI reference
+    first_cells = [line.split("|")[1] for line in readme.splitlines() if line.startswith("| `--")]
+    table = {opt for cell in first_cells for opt in re.findall(r"`(--[a-z-]+)", cell)}
+    assert set(opts) <= table, f"missing from docs/cli.md: {sorted(set(opts) - table)}"
+    row = next(line for line in readme.splitlines() if line.startswith("| `--model"))
+    assert ".onnx" in row
+    row = next(line for line in readme.splitlines() if line.startswith("| `--max-segment"))
+    assert "least speech-like" in row

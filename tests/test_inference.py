@@ -1,7 +1,8 @@
 """Detection without torch: what the inference-only install (no ``[train]`` extra) runs.
 
-CI runs this file in a virtual environment without torch, and in the full one (where the
-subprocess check proves that detection leaves torch unimported).
+CI runs this file in a virtual environment without torch (it is marked ``no_torch``), and in
+the full one (where the subprocess check proves that detection leaves torch unimported).
+Project-wide: it checks an install, across the modules that install runs.
 """
 
 from __future__ import annotations

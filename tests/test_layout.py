@@ -1,4 +1,5 @@
-"""Import rules of the architecture (STYLE.md §2), checked on the source."""
+"""Import rules of the architecture (STYLE.md §2), checked on the source, and the naming rule of
+the test files (tests/conftest.py). Project-wide: it reads the whole package and tests/."""
 
 from __future__ import annotations
 
@@ -168,3 +169,80 @@ def test_imports_follow_the_flow() -> None:
         if (a := _stage(m)) is not None and (b := _stage(t)) is not None and b > a
     ]
     assert upward == []
+
+
+# --- test files: each names the module it tests (the rule: tests/conftest.py) ------------------
+
+TESTS = Path(__file__).parent
+PROJECT_WIDE = {  # test files about the project as a whole, not one module
+    "test_bench.py": "the benchmark scripts in bench/, beside the package",
+    "test_inference.py": "the inference-only install (no torch), across modules",
+    "test_layout.py": "import rules over the whole package; this naming rule",
+    "test_licences.py": "licences of the recipes' data and of the bundled weights",
+    "test_readme.py": "README.md and docs/: examples, commands, links",
+    "test_recipes.py": "the recipe scripts in recipes/, beside the package",
+    "test_wheel.py": "the built wheel, installed in a clean environment",
+}
+
+
+def module_test_names() -> dict[str, set[str]]:
+    """The names ``test_<name>.py`` may take, each with the voicecnn modules it names: the
+    module's path below voicecnn joined by ``_`` (a package is named by its folder, a private
+    module without its ``_``), shortened from the left; a command in cli/ keeps its ``cli_``."""
+    public: dict[str, set[str]] = {}
+    private: dict[str, set[str]] = {}
+    for path in sorted(PKG.rglob("*.py")):
+        parts = list(path.relative_to(PKG).with_suffix("").parts)
+        if parts[-1] == "__main__":
+            continue
+        if parts[-1] == "__init__":
+            parts.pop()
+        if not parts:
+            continue
+        module = ".".join(["voicecnn", *parts])
+        table = private if any(p.startswith("_") for p in parts) else public
+        parts = [p.lstrip("_") for p in parts]
+        shortest = len(parts) if parts[0] == "cli" else 1
+        for k in range(shortest, len(parts) + 1):
+            table.setdefault("_".join(parts[-k:]), set()).add(module)
+    for name, modules in private.items():  # a public module keeps its name
+        public.setdefault(name, modules)
+    return public
+
+
+def test_the_naming_rule_on_known_cases() -> None:
+    names = module_test_names()
+    assert names["segments"] == {"voicecnn.detection.segments"}
+    assert names["stream"] == {"voicecnn.detection.stream"}  # the command is cli_stream
+    assert names["cli_stream"] == {"voicecnn.cli.stream"} and "evaluate" not in names
+    assert names["cli"] == {"voicecnn.cli"} and names["layers"] == {"voicecnn.net.layers"}
+    assert names["cli_render"] == {"voicecnn.cli._render"}
+    assert len(names["image"]) == 2  # net/models/image.py and train/image.py: ambiguous
+    assert names["models_image"] == {"voicecnn.net.models.image"}
+
+
+def test_each_test_file_names_one_module_or_is_project_wide() -> None:
+    names = module_test_names()
+    for path in sorted(TESTS.glob("test_*.py")):
+        if path.name in PROJECT_WIDE:
+            assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path.name
+            continue
+        modules = names.get(path.stem.removeprefix("test_"), set())
+        assert len(modules) == 1, (
+            f"tests/{path.name} names {sorted(modules) or 'no voicecnn module'}: rename it after "
+            "the module it tests (tests/conftest.py) or list it in PROJECT_WIDE"
+        )
+    assert all((TESTS / name).is_file() for name in PROJECT_WIDE)
+
+
+def test_files_marked_no_torch_import_torch_only_inside_tests() -> None:
+    """The inference-only install collects only these files (tests/conftest.py): an import of
+    torch at their top would fail there."""
+    for path in sorted(TESTS.glob("test_*.py")):
+        source = path.read_text(encoding="utf-8")
+        if "mark.no_torch" not in source:
+            continue
+        top = [n for n in ast.parse(source).body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module.split(".")[0] for n in top if isinstance(n, ast.ImportFrom) and n.module}
+        assert "torch" not in names, path.name

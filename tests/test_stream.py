@@ -85,6 +85,8 @@ class _AlwaysDeciding(SegmentTracker):
         return 0
 
 
+@pytest.mark.slow  # 400 runs pushed frame by frame; in the quick run,
+# test_tracker_events_equal_offline_segments checks the same tracker for any chunking
 @settings(max_examples=400, deadline=None)
 @given(probs=run_probs(), rules=rules())
 def test_fast_path_emits_each_event_as_early_as_deciding_every_frame(
