@@ -8,12 +8,18 @@ Measures, for every bundled model (and optionally every architecture):
   * peak resident memory of ``voicecnn detect`` on a generated 1-hour file (a subprocess);
   * wall time of ``voicecnn detect`` on a 10 s file, start-up included (median of runs).
 
+The header names numpy's BLAS and the kernels it picked: OpenBLAS chooses them from the CPU
+unless ``OPENBLAS_CORETYPE`` says otherwise (this project's machine sets it to ``Haswell``;
+its CPU would get the AVX-512 ``SkylakeX`` kernels, ~1.3x faster end to end). Compare figures
+only under the same kernels.
+
 Usage: python bench/speed.py [--model NAME_OR_PATH ...] [--all-archs] [--hour-minutes 60]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import subprocess
@@ -29,6 +35,23 @@ import torch
 
 import voicecnn as vc
 from voicecnn.net.engine import NumpyVad
+
+
+def blas_kernels() -> str:
+    """numpy's BLAS and the kernels it runs: the matrix products are most of the engine's time,
+    and OpenBLAS's AVX-512 kernels run them ~2x faster than its AVX2 (Haswell) ones."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: unknown (no threadpoolctl)"
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not blas:
+        return "BLAS: unknown"
+    info = blas[0]
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return (f"BLAS: {info.get('internal_api')} {info.get('version')} "
+            f"({info.get('architecture')} kernels"
+            + (f", OPENBLAS_CORETYPE={forced} in the environment)" if forced else ")"))
 
 
 def rtf_one_thread(
@@ -94,7 +117,8 @@ def main() -> None:
     cli = ["detect"]
     print(f"machine: {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads available, torch {torch.__version__}, "
-          f"python {platform.python_version()}\n")
+          f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}; "
+          f"{blas_kernels()}\n")
     print("| model | engine | parameters | RTF, 1 thread | x real time |")
     print("|---|---|---:|---:|---:|")
     names = args.model or vc.bundled_models()

@@ -27,6 +27,7 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import platform  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -74,6 +75,15 @@ def baseline_engine(checkout: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise SystemExit(f"no voicecnn/incremental.py in {checkout}")
     module = importlib.util.module_from_spec(spec)
+    # It imports the modules by their names before the re-layout (voicecnn/net/...).
+    import voicecnn.net.layers.conv
+    import voicecnn.net.models.vad
+
+    old_names = {"voicecnn.layers": voicecnn.net.layers, "voicecnn.layers.conv":
+                 voicecnn.net.layers.conv, "voicecnn.models": voicecnn.net.models,
+                 "voicecnn.models.vad": voicecnn.net.models.vad}
+    for name, mod in old_names.items():
+        sys.modules.setdefault(name, mod)
     spec.loader.exec_module(module)
     return module
 
@@ -110,6 +120,9 @@ def generated_file(shared: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     """Utterances over quiet noise with frame labels (10 ms)."""
     rng = np.random.default_rng(seed)
     files = sorted((shared / "speech/librispeech/test-other").glob("*.flac"))
+    if len(files) < 12:
+        raise SystemExit(f"error: no LibriSpeech test-other utterances under {shared} "
+                         "(pass --shared DIR, or --no-delays)")
     picks = rng.choice(len(files), size=12, replace=False)
     parts, labels = [], []
     for i in picks:

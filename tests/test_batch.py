@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 import voicecnn as vc
-from voicecnn.detection.batch import FileJob, WorkerCfg, detect_batch, detect_files
+from voicecnn.detection.batch import FileJob, HeldGroups, WorkerCfg, detect_batch, detect_files
 
 from .conftest import speechlike
 
@@ -133,3 +133,17 @@ def test_killing_the_main_process_ends_its_workers(tmp_path: Path, tiny_weights:
         assert not any(map(_alive, workers))
     finally:
         main.kill()
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_held_groups_release_finished_groups_in_order_only_when_asked(ordered: bool) -> None:
+    held: HeldGroups[FileJob] = HeldGroups(ordered=ordered)
+    a, b = [FileJob(Path("a"))], [FileJob(Path("b1")), FileJob(Path("b2"))]
+    na, nb = held.add(a), held.add(b)
+    held.finish(nb, ["b1 failed", "b2 failed"])
+    first = [job.path.name for job, _ in held.release()]
+    assert first == ([] if ordered else ["b1", "b2"])
+    held.finish(na, ["a failed"])
+    rest = [job.path.name for job, _ in held.release()]
+    assert first + rest == (["a", "b1", "b2"] if ordered else ["b1", "b2", "a"])
+    assert len(held) == 0

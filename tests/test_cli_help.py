@@ -1,9 +1,11 @@
-"""--version, inputs as a shell glob gives them, and help texts that match the code and README."""
+"""--version, inputs as a shell glob gives them, help texts that match the code and docs/cli.md."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from voicecnn.cli import app
+from voicecnn.cli import COMMANDS, app
 
 REPO = Path(__file__).parents[1]
 runner = CliRunner()
@@ -64,10 +66,10 @@ def test_detect_help_matches_code_and_readme() -> None:
     opts = _options("detect")
     assert ".onnx" in opts["--model"] and "Hub" in opts["--model"]
     assert "least speech-like" in opts["--max-segment"]
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")  # the CLI reference
     first_cells = [line.split("|")[1] for line in readme.splitlines() if line.startswith("| `--")]
     table = {opt for cell in first_cells for opt in re.findall(r"`(--[a-z-]+)", cell)}
-    assert set(opts) <= table, f"missing from README: {sorted(set(opts) - table)}"
+    assert set(opts) <= table, f"missing from docs/cli.md: {sorted(set(opts) - table)}"
     row = next(line for line in readme.splitlines() if line.startswith("| `--model"))
     assert ".onnx" in row
     row = next(line for line in readme.splitlines() if line.startswith("| `--max-segment"))
@@ -83,3 +85,27 @@ def test_flags_show_no_bool_placeholder(command: str) -> None:
     if command == "detect":
         assert re.search(r"--frames\s+Include", result.stdout)  # no type between flag and help
         assert "<float range>" in result.stdout  # options with values keep their type
+
+
+def test_help_lists_every_command_with_its_help() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    listed = re.findall(r"^│ (\w+) +(\S.*?) *│$", result.stdout, re.MULTILINE)
+    assert [name for name, _ in listed] == list(COMMANDS)
+    assert all(text for _, text in listed)
+
+
+def test_a_command_imports_only_its_own_module(wav_file: Path, tiny_weights: Path) -> None:
+    """``voicecnn detect`` loads the detect command, not training's, export's or the mic's."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from voicecnn.cli import app\n"
+        f"r = CliRunner().invoke(app, ['detect', {str(wav_file)!r}, '-m', {str(tiny_weights)!r},"
+        " '-f', 'json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('voicecnn.cli.'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["voicecnn.cli._options", "voicecnn.cli._render", "voicecnn.cli.detect"]

@@ -190,9 +190,10 @@ def test_drop_short_table(spans: Spans, min_len_s: float, expected: Spans) -> No
 
 
 @pytest.mark.parametrize("func", [merge_gaps, drop_short])
-def test_merge_and_drop_reject_negative(func: Any) -> None:
-    with pytest.raises(ConfigError, match="must be a number of seconds >= 0"):
-        func(_segs([(0.0, 0.1)]), -0.01, HOP)
+@pytest.mark.parametrize("seconds", [-0.01, 1e308, math.nan])
+def test_merge_and_drop_reject_durations_outside_the_rule_range(func: Any, seconds: float) -> None:
+    with pytest.raises(ConfigError, match=r"_s must be in \[0, 86400\] seconds"):
+        func(_segs([(0.0, 0.1)]), seconds, HOP)
 
 
 # --- split_long -----------------------------------------------------------------------

@@ -1,30 +1,78 @@
 """Command-line interface: ``voicecnn COMMAND``. Parse, call the library, render.
 
-Heavy imports (torch, the library) happen inside the commands, so ``--help`` stays fast.
+Each command lives in its own module (``voicecnn/cli/<command>.py``), imported only when that
+command runs (or when ``--help`` lists them all): ``voicecnn detect`` pays for detection's
+imports, not for training's, export's or the microphone's. Heavy imports (torch) happen inside
+the commands that need them.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any
 
 import typer
 import typer.core
+import typer.main
 
-from voicecnn.cli.average import average
-from voicecnn.cli.classify import classify
-from voicecnn.cli.detect import detect
-from voicecnn.cli.evaluate import evaluate
-from voicecnn.cli.export import export
-from voicecnn.cli.listen import listen
-from voicecnn.cli.models import models
-from voicecnn.cli.plot import plot
-from voicecnn.cli.split import split
-from voicecnn.cli.stream import stream
-from voicecnn.cli.train import train
+COMMANDS = ("detect", "classify", "models", "stream", "listen", "plot", "split", "export",
+            "train", "evaluate", "average")
+"""Every command, in the order ``--help`` lists them; ``voicecnn.cli.<name>.<name>`` defines
+each one."""
+
+
+def _load_command(name: str) -> Any:
+    """The click command of ``voicecnn NAME``, built from its module's function."""
+    func = getattr(importlib.import_module(f"voicecnn.cli.{name}"), name)
+    one = typer.Typer(add_completion=False)
+    one.command(name)(func)
+    return typer.main.get_command(one)
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """The group's commands by name: each one's module is imported at its first lookup."""
+
+    def __init__(self, loaded: MutableMapping[str, Any]) -> None:
+        self._loaded = dict(loaded)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._loaded[name] = _load_command(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (n for n in self._loaded if n not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self._loaded))
+
+
+class _LazyGroup(typer.core.TyperGroup):
+    """A typer group whose commands are loaded by name when asked for (see module docstring)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _LazyCommands(self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Every command's name, without loading any."""
+        return list(self.commands)
+
 
 app = typer.Typer(
     name="voicecnn",
     help="Voice activity detection with small convolutional networks.",
+    cls=_LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -61,17 +109,6 @@ def _display_type_of_value(self: typer.core.TyperOption, ctx: Any) -> str | None
 
 typer.core.TyperOption.display_type_rich = _display_type_of_value  # type: ignore[method-assign]
 
-app.command()(detect)
-app.command()(classify)
-app.command()(models)
-app.command()(stream)
-app.command()(listen)
-app.command()(plot)
-app.command()(split)
-app.command()(export)
-app.command()(train)
-app.command()(evaluate)
-app.command()(average)
 
 
 def main() -> None:

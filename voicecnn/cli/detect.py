@@ -233,7 +233,6 @@ def detect(
     """Print or write the speech segments of audio files, lists and manifests."""
     import voicecnn as vc
     from voicecnn.detection.batch import WorkerCfg, detect_batch, load_worker_model
-    from voicecnn.detection.plot import require_matplotlib
     from voicecnn.detection.results import ManifestFormat, ResultManifest, manifest_format_for
 
     use_ray = ray or ray_address is not None
@@ -245,6 +244,8 @@ def detect(
     manifest = None
     try:
         if plot is not None:
+            from voicecnn.detection.plot import require_matplotlib
+
             require_matplotlib()
         if manifest_out is not None:
             mfmt = (ManifestFormat(manifest_format.value) if manifest_format

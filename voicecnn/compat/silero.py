@@ -2,8 +2,8 @@
 
 A script written for Silero VAD runs on a voicecnn model by changing its imports::
 
-    from voicecnn.compat.silero import VADIterator, collect_chunks, get_speech_timestamps,
-    read_audio
+    from voicecnn.compat.silero import (VADIterator, collect_chunks, get_speech_timestamps,
+                                        read_audio)
     import voicecnn
 
     model = voicecnn.load_model()                        # instead of load_silero_vad()
@@ -254,11 +254,10 @@ class VADIterator:
     """Silero's ``VADIterator``: feed chunks, get ``{'start': ...}`` / ``{'end': ...}`` events.
 
     Built on :class:`voicecnn.detection.stream.StreamingDetector`: chunks may have any length (not
-    only
-    512 samples), and the events pair up into exactly the chunks :func:`get_speech_timestamps`
-    returns for the same audio and arguments. An event is returned once no later audio can
-    change it (some frames after its time); when one call settles several, the next calls
-    return them in turn, and :meth:`flush` ends the stream and returns what is left.
+    only 512 samples), and the events pair up into exactly the chunks :func:`get_speech_timestamps`
+    returns for the same audio and arguments. An event is returned once no later audio can change it
+    (some frames after its time); when one call settles several, the next calls return them in turn,
+    and :meth:`flush` ends the stream and returns what is left.
 
     Args:
         model: A voicecnn model, or a bundled name or path to load (``None``: the default).

@@ -25,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias, TypeVar
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -179,6 +179,41 @@ def group_inputs(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
         yield group
 
 
+class HeldGroups(Generic[T]):
+    """The groups handed to workers and not yet yielded, released as their results come
+    (in submission order when ``ordered``, so a slow group holds back the ones after it)."""
+
+    def __init__(self, *, ordered: bool) -> None:
+        self.ordered = ordered
+        self._held: dict[int, tuple[list[T], list[Result] | None]] = {}
+        self._next_in = self._next_out = 0
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def add(self, group: list[T]) -> int:
+        """Hold ``group``; return its number."""
+        n = self._next_in
+        self._held[n] = (group, None)
+        self._next_in += 1
+        return n
+
+    def group(self, n: int) -> list[T]:
+        return self._held[n][0]
+
+    def finish(self, n: int, results: list[Result]) -> None:
+        self._held[n] = (self._held[n][0], results)
+
+    def release(self) -> Iterator[tuple[T, Result]]:
+        """Yield ``(input, result)`` of every finished group that may go out now."""
+        for n in sorted(k for k, (_, r) in self._held.items() if r is not None):
+            if self.ordered and n != self._next_out:
+                break
+            group, got = self._held.pop(n)
+            self._next_out = n + 1
+            yield from zip(group, got or [], strict=True)
+
+
 def _in_process(net: Any, settings: WorkerCfg, groups: Iterator[list[T]]
                 ) -> Iterator[tuple[T, Result]]:
     for group in groups:
@@ -191,35 +226,26 @@ def _in_pool(settings: WorkerCfg, groups: Iterator[list[T]], jobs: int, *, order
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(settings,))
     running: dict[Future[list[Result]], int] = {}
-    held: dict[int, tuple[list[T], list[Result] | None]] = {}  # submitted, not yet yielded
-    next_in, next_out = 0, 0
+    held: HeldGroups[T] = HeldGroups(ordered=ordered)
     try:
         while True:
             while len(held) < window and (group := next(groups, None)) is not None:
-                held[next_in] = (group, None)
+                n = held.add(group)
                 try:
-                    running[pool.submit(_work, [(it.path, it.plot) for it in group])] = next_in
+                    running[pool.submit(_work, [(it.path, it.plot) for it in group])] = n
                 except BrokenProcessPool as e:
-                    held[next_in] = (group, _died(group, e))
-                next_in += 1
+                    held.finish(n, _died(group, e))
             if not held:
                 return
             done, _ = wait(running, return_when=FIRST_COMPLETED) if running else (set(), None)
             for future in done:
                 n = running.pop(future)
-                group = held[n][0]
                 try:
                     results = future.result()
                 except BrokenProcessPool as e:
-                    results = _died(group, e)
-                held[n] = (group, results)
-            ready = sorted(n for n, (_, r) in held.items() if r is not None)
-            for n in ready:
-                if ordered and n != next_out:
-                    break
-                group, got = held.pop(n)
-                next_out = n + 1
-                yield from zip(group, got or [], strict=True)
+                    results = _died(held.group(n), e)
+                held.finish(n, results)
+            yield from held.release()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

@@ -1,11 +1,10 @@
 """Batch detection on Ray (``pip install 'voicecnn[ray]'``): one machine or a cluster.
 
 :func:`detect_ray` runs the inputs of :func:`voicecnn.detection.batch.detect_batch` through a pool
-of Ray
-actors, each loading the model once (on a CPU, or a GPU per actor): inputs are pulled lazily and
-at most two groups per actor are in flight, so the driver's memory stays bounded whatever the
-corpus size; results come back as they finish. A file that fails, or whose actor dies, yields
-its error and the run goes on (a dead actor is replaced).
+of Ray actors, each loading the model once (on a CPU, or a GPU per actor): inputs are pulled lazily
+and at most two groups per actor are in flight, so the driver's memory stays bounded whatever the
+corpus size; results come back as they finish. A file that fails, or whose actor dies, yields its
+error and the run goes on (a dead actor is replaced).
 
 :func:`detect_dataset` does the same for a Ray Dataset of paths a user already has.
 """
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 from voicecnn.detection.batch import (
     BatchInput,
     FileJob,
+    HeldGroups,
     Result,
     WorkerCfg,
     group_inputs,
@@ -164,24 +164,21 @@ def _schedule(ray: ModuleType, remote: Any, settings: WorkerCfg, groups: Iterato
     actors = [remote.remote(settings) for _ in range(n_actors)]
     load = {id(a): 0 for a in actors}
     running: dict[Any, tuple[int, Any]] = {}  # object ref -> (group index, actor)
-    held: dict[int, tuple[list[T], list[Result] | None]] = {}
-    next_in = next_out = 0
+    held: HeldGroups[T] = HeldGroups(ordered=ordered)
     try:
         while True:
             while len(held) < 2 * n_actors and (group := next(groups, None)) is not None:
                 actor = min(actors, key=lambda a: load[id(a)])
                 ref = actor.run.remote([(it.path, it.plot) for it in group])
-                running[ref] = (next_in, actor)
+                running[ref] = (held.add(group), actor)
                 load[id(actor)] += 1
-                held[next_in] = (group, None)
-                next_in += 1
             if not held:
                 return
             if running:
                 (ref,), _ = ray.wait(list(running), num_returns=1)
                 n, actor = running.pop(ref)
                 load[id(actor)] = max(0, load.get(id(actor), 1) - 1)
-                group = held[n][0]
+                group = held.group(n)
                 try:
                     results: list[Result] = ray.get(ref)
                 except ray.exceptions.RayActorError as e:
@@ -193,13 +190,8 @@ def _schedule(ray: ModuleType, remote: Any, settings: WorkerCfg, groups: Iterato
                 except ray.exceptions.RayError as e:
                     results = [f"cannot process '{it.path}': {str(e).splitlines()[0]}"
                                for it in group]
-                held[n] = (group, results)
-            for n in sorted(k for k, (_, r) in held.items() if r is not None):
-                if ordered and n != next_out:
-                    break
-                group, got = held.pop(n)
-                next_out = n + 1
-                yield from zip(group, got or [], strict=True)
+                held.finish(n, results)
+            yield from held.release()
     finally:
         for actor in actors:
             ray.kill(actor)

@@ -97,26 +97,17 @@ def _check_hop(frame_hop_s: float) -> float:
     return hop
 
 
-def _check_duration(value: float, name: str) -> float:
-    """Return ``value`` as a float if it is a finite number of seconds >= 0.
-
-    Raises:
-        ConfigError: Otherwise, naming the parameter ``name``.
-    """
-    seconds = float(value)
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise ConfigError(f"{name} must be a number of seconds >= 0, got {value}")
-    return seconds
-
-
 MAX_RULE_S = 86_400.0
 """Longest rule duration (min speech, min silence, pad, max segment) in seconds: one day, so
 frame counts stay far inside int64 at any frame hop a checked model can have."""
 
 
-def check_rule_s(value: float | None, name: str, *, positive: bool = False) -> float:
-    """Return a rule duration as a float if it is a number of seconds in [0, MAX_RULE_S]
-    (in (0, MAX_RULE_S] when ``positive``).
+def check_rule_s(
+    value: float | None, name: str, *, positive: bool = False, limit: float = MAX_RULE_S
+) -> float:
+    """Return a duration as a float if it is a number of seconds in [0, ``limit``]
+    (in (0, ``limit``] when ``positive``); ``limit`` is :data:`MAX_RULE_S` for rule durations
+    and ``math.inf`` for a recording's length.
 
     Raises:
         ConfigError: Otherwise (NaN, infinities, negative, too large, not a number), naming
@@ -127,9 +118,11 @@ def check_rule_s(value: float | None, name: str, *, positive: bool = False) -> f
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from e
     low_ok = seconds > 0 if positive else seconds >= 0
-    if not (math.isfinite(seconds) and low_ok and seconds <= MAX_RULE_S):
+    if not (math.isfinite(seconds) and low_ok and seconds <= limit):
+        if not math.isfinite(limit):
+            raise ConfigError(f"{name} must be a number of seconds >= 0, got {value}")
         lo = "(0" if positive else "[0"
-        raise ConfigError(f"{name} must be in {lo}, {MAX_RULE_S:g}] seconds, got {value}")
+        raise ConfigError(f"{name} must be in {lo}, {limit:g}] seconds, got {value}")
     return seconds
 
 
@@ -376,7 +369,7 @@ def merge_gaps(segs: Sequence[Segment], min_gap_s: float, frame_hop_s: float) ->
         ConfigError: If ``min_gap_s`` is negative or ``frame_hop_s`` not positive.
     """
     hop = _check_hop(frame_hop_s)
-    min_gap = _min_frames(_check_duration(min_gap_s, "min_gap_s"), hop)
+    min_gap = _min_frames(check_rule_s(min_gap_s, "min_gap_s"), hop)
     return _to_segments(*_merge_gap_frames(*_to_frames(segs, hop), min_gap), hop)
 
 
@@ -397,7 +390,7 @@ def drop_short(segs: Sequence[Segment], min_len_s: float, frame_hop_s: float) ->
         ConfigError: If ``min_len_s`` is negative or ``frame_hop_s`` not positive.
     """
     hop = _check_hop(frame_hop_s)
-    min_len = _min_frames(_check_duration(min_len_s, "min_len_s"), hop)
+    min_len = _min_frames(check_rule_s(min_len_s, "min_len_s"), hop)
     return _to_segments(*_drop_short_frames(*_to_frames(segs, hop), min_len), hop)
 
 
@@ -457,8 +450,8 @@ def pad(segs: Sequence[Segment], pad_s: float, duration_s: float) -> list[Segmen
     Raises:
         ConfigError: If ``pad_s`` or ``duration_s`` is negative.
     """
-    pad_s = _check_duration(pad_s, "pad_s")
-    duration_s = _check_duration(duration_s, "duration_s")
+    pad_s = check_rule_s(pad_s, "pad_s")
+    duration_s = check_rule_s(duration_s, "duration_s", limit=math.inf)
     ordered = sorted(segs, key=lambda seg: (seg.start, seg.end))
     starts_s = np.array([seg.start for seg in ordered], dtype=np.float64)
     ends_s = np.array([seg.end for seg in ordered], dtype=np.float64)
@@ -598,12 +591,12 @@ class SegmentRules:
         hop = self.frame_hop_s
         return _pad_seconds(
             starts.astype(np.float64) * hop, ends.astype(np.float64) * hop, self.pad_s,
-            _check_duration(duration_s, "duration_s"),
+            check_rule_s(duration_s, "duration_s", limit=math.inf),
         )
 
     def apply(self, probs: npt.ArrayLike, duration_s: float) -> list[Segment]:
         """Frame probabilities -> speech segments (all steps)."""
-        duration_s = _check_duration(duration_s, "duration_s")
+        duration_s = check_rule_s(duration_s, "duration_s", limit=math.inf)
         p = _as_probs(probs)
         if p.size == 0:
             return []

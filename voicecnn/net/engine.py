@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from voicecnn.net.frontend_spec import LogMelSpec, LogMelStep
 from voicecnn.net.layers.conv_spec import ConvNormActSpec
+from voicecnn.net.layers.heads_spec import ProjectStep
 from voicecnn.net.layers.step import Buf, LayerSpec, Op, Params, Step, leaves
 from voicecnn.net.models.vad_spec import FrameTiming, VadCnnCfg, context_frames, vad_spec
 
@@ -42,9 +43,10 @@ front: plans are cached per (offset in the cycle, frames per push)."""
 _MAX_PLANS = 128  # a plan holds ~40 bound calls and their views (~20 kB)
 STREAM_PIECE = 15
 """Longest push of a stream handled in one pass, in frames (longer ones are cut)."""
-FILE_PIECE = 256
+FILE_PIECE = 128
 """Frames per pass over a file: large enough that the Python around numpy calls vanishes,
-small enough that the layers' scratch arrays stay a few MB."""
+small enough that a layer's gathered taps (~1 MB for the default model's widest conv) stay
+near a core's L2 cache (256 frames ran ~10 % slower on this project's 2-core machine)."""
 
 
 _FEW = 8
@@ -70,21 +72,34 @@ def rename_legacy(spec: LayerSpec, tensors: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+class _OneBlasThread:
     """BLAS limited to one thread while a long push runs, then restored.
 
     The engine's matrix products are small (tens of channels by a few hundred taps):
     OpenBLAS's threads cost far more than they save on them (``python bench/speed.py``:
     a 2-thread pool made the default model 10-30x slower than one thread on this project's
     2-core machine). Short (streaming) pushes are left alone: OpenBLAS keeps products that
-    small on one thread, and entering the limit costs ~1 ms.
+    small on one thread. Finding the loaded BLAS libraries costs ~0.5 ms, so it is done once,
+    at the first long push (setting the limit then costs ~10 µs).
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # an optional speed-up: results are the same without it
-        return contextlib.nullcontext()
-    limits: contextlib.AbstractContextManager[object] = threadpool_limits(1, user_api="blas")
-    return limits
+
+    def __init__(self) -> None:
+        self._controller: Any = None
+        self._missing = False
+
+    def __call__(self) -> contextlib.AbstractContextManager[object]:
+        if self._controller is None and not self._missing:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:  # an optional speed-up: results are the same without it
+                self._missing = True
+            else:
+                self._controller = ThreadpoolController()
+        if self._controller is None:
+            return contextlib.nullcontext()
+        limits: contextlib.AbstractContextManager[object] = self._controller.limit(
+            limits=1, user_api="blas")
+        return limits
 
 
 _THREADED_PUSH = 16
@@ -123,6 +138,7 @@ class FrameEngine:
         self.frontend: LogMelStep = LogMelStep(fe_spec.cfg, piece_frames=piece_frames)
         self.logits = logits
         self._limited = False  # inside _one_blas_thread (one limit per long push)
+        self._one_blas_thread = _OneBlasThread()
         self._steady = piece_frames + 1 <= _CYCLE  # pushes fit the replayed plans
         shape = self.frontend.out_shape
         steps: list[Step] = []
@@ -149,6 +165,8 @@ class FrameEngine:
             shape = made.out_shape
         if not steps or shape[0] != 1:
             raise ValueError("the model must end in a frame head")
+        # A one-logit head leaves its bias to _emit (one numpy call fewer per push).
+        self._bias = steps[-1].defer_bias() if isinstance(steps[-1], ProjectStep) else 0.0
         self._steps = steps
         self._final = Buf(shape)
         self.frontend.out = steps[0].inp
@@ -189,7 +207,7 @@ class FrameEngine:
             x = x.reshape(-1)
         piece = self.frontend.piece
         if x.size > _THREADED_PUSH * self.frontend.hop and not self._limited:
-            with _one_blas_thread():
+            with self._one_blas_thread():
                 self._limited = True
                 try:
                     return self.push(x)
@@ -295,14 +313,14 @@ class FrameEngine:
 
     def _emit(self, n: int) -> F32:
         """Probabilities (or logits) of the first ``n`` rows of the final buffer (then empty)."""
-        z = self._final.rows[:n, 0]
+        z, b = self._final.rows[:n, 0], self._bias
         out: F32
         if self.logits:
-            out = z.copy()
+            out = np.add(z, np.float32(b))
         elif n <= _FEW:  # a few frames: Python floats cost less than four numpy calls
-            out = np.array([_sigmoid(v) for v in z.tolist()], np.float32)
+            out = np.array([_sigmoid(v + b) for v in z.tolist()], np.float32)
         else:  # 1 / (1 + exp(-z)), in place on a new array
-            out = np.negative(z)
+            out = np.subtract(np.float32(-b), z)
             np.exp(out, out=out)
             np.add(out, 1.0, out=out)
             np.reciprocal(out, out=out)

@@ -218,8 +218,7 @@ class OnnxVad:
     """A detector exported by :func:`export_onnx`, run by onnxruntime (CPU, one thread).
 
     Implements the frame-model interface of :mod:`voicecnn.detection.frames`: call it with a
-    waveform
-    tensor (B, S) to get logits (B, S // hop_length).
+    waveform tensor (B, S) to get logits (B, S // hop_length).
 
     Raises:
         CheckpointError: If the file is not an ONNX graph exported by voicecnn.

@@ -17,7 +17,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from voicecnn.net.layers.step import Buf, LayerSpec, Op, Params, SampleStep, Shape
 
-__all__ = ["FrontendCfg", "LogMelSpec", "LogMelStep", "hz_to_mel", "mel_filterbank", "mel_to_hz"]
+__all__ = ["FrontendCfg", "LogMelSpec", "LogMelStep", "hz_to_mel", "mel_bands", "mel_filterbank",
+           "mel_to_hz"]
 
 F32 = npt.NDArray[np.float32]
 
@@ -97,6 +98,29 @@ def mel_filterbank(
     return weights.astype(np.float32)
 
 
+_BANDED_FRAMES = 16
+"""Frames from which the mel filters are applied band by band (see :class:`LogMelStep`)."""
+
+
+def mel_bands(fb: np.ndarray, n_bands: int = 8) -> list[tuple[int, int, int, int]]:
+    """Mel filters in ``n_bands`` groups of neighbours, each with the FFT bins it covers.
+
+    Args:
+        fb: Filters (n_mels, bins), as :func:`mel_filterbank` makes them.
+        n_bands: Number of groups.
+
+    Returns:
+        (first mel, end mel, first bin, end bin) per group: outside those bins, the group's
+        filters are zero.
+    """
+    out = []
+    for group in np.array_split(np.arange(fb.shape[0]), min(n_bands, fb.shape[0])):
+        nz = np.flatnonzero(fb[group].any(axis=0))
+        lo, hi = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (0, 1)
+        out.append((int(group[0]), int(group[-1]) + 1, lo, hi))
+    return out
+
+
 def hann_window(n: int) -> np.ndarray:
     """Periodic Hann window of ``n`` samples (``torch.hann_window``), float32."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
@@ -123,8 +147,12 @@ class LogMelStep(SampleStep):
     STFT frame ``t`` spans ``x[t * hop + offset : ... + n_fft]``, with ``x[: hop // 2]`` read as
     zeros (the torch model drops that half hop before its centred STFT). ``push`` stores
     samples and windows the frames they complete; ``ops(m)`` then computes those ``m``: one
-    real FFT (float64: a float32 FFT is several times less accurate than torch's), one square,
-    one product with the mel filters (``log_eps`` rides along as a constant FFT column), one log.
+    real FFT (float64: a float32 FFT is several times less accurate than torch's), the power
+    spectrum (a cast, a square, a sum of the real and imaginary halves), the mel filters, one
+    log. A few frames (a stream) take one product with the whole filter matrix, ``log_eps``
+    riding along as a constant FFT column; many (a file) take one product per band of mel
+    filters over the FFT bins they cover (the filters are triangles: the whole matrix is ~97 %
+    zeros for 64 mels), then ``log_eps`` is added.
     """
 
     out: Buf
@@ -137,13 +165,12 @@ class LogMelStep(SampleStep):
         self._win = hann_window(self.n_fft).astype(np.float64)
         fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min_hz, cfg.f_max_hz)
         bins = fb.shape[1]
-        # |X|^2 summed by the filters: rows for real and imaginary parts, then log_eps times
-        # the constant (1 + 0j) column the FFT output carries.
-        fb2 = np.zeros((2 * bins + 2, cfg.n_mels))
-        fb2[0 : 2 * bins : 2] = fb.T
-        fb2[1 : 2 * bins : 2] = fb.T
-        fb2[2 * bins] = cfg.log_eps
-        self._fb2 = fb2.astype(np.float32)
+        # |X|^2 summed by the filters, then log_eps times the constant (1 + 0j) column the
+        # FFT output carries (its power is 1).
+        self._fb = np.ascontiguousarray(
+            np.concatenate([fb.T, np.full((1, cfg.n_mels), cfg.log_eps, np.float32)]))
+        self._bands = mel_bands(fb)
+        self._eps = np.float32(cfg.log_eps)
         self._bins = bins
         self.set_piece(piece_frames)
 
@@ -217,18 +244,27 @@ class LogMelStep(SampleStep):
         spec = np.zeros((m, self._bins + 1), np.complex128)
         spec[:, -1] = 1.0  # picks up log_eps in the filter product
         sq = np.zeros((m, 2 * self._bins + 2), np.float32)
-        views = (window, win, spec[:, :-1], spec.view(np.float64), sq)
+        power = np.zeros((m, self._bins + 1), np.float32)
+        eps = np.full((m, self._fb.shape[1]), self._eps, np.float32)
+        views = (window, win, spec[:, :-1], spec.view(np.float64), sq, power, eps)
         self._views[m] = views
         return views
 
     def ops(self, m: int) -> list[Op]:
         """Log-mel of the ``m`` frames windowed last, into ``out`` at its write position."""
-        _, win, spec, spec_f, sq = self._views.get(m) or self._make_views(m)
+        _, win, spec, spec_f, sq, power, eps = self._views.get(m) or self._make_views(m)
         dst = self.out.rows[self.out.w : self.out.w + m]
-        return [
+        ops: list[Op] = [
             partial(np.fft.rfft, win, axis=1, out=spec),
             partial(sq.__setitem__, Ellipsis, spec_f),  # to float32: cheaper than a casting square
             partial(np.square, sq, sq),
-            partial(sq.dot, self._fb2, dst),
-            partial(np.log, dst, dst),
+            partial(np.add, sq[:, 0::2], sq[:, 1::2], power),
         ]
+        if m < _BANDED_FRAMES:  # one call: at a few frames, calls cost more than arithmetic
+            ops.append(partial(power.dot, self._fb, dst))
+        else:
+            ops += [partial(np.matmul, power[:, lo:hi], self._fb[lo:hi, b0:b1], out=dst[:, b0:b1])
+                    for b0, b1, lo, hi in self._bands]
+            ops.append(partial(np.add, dst, eps, dst))
+        ops.append(partial(np.log, dst, dst))
+        return ops

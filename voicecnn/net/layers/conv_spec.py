@@ -25,7 +25,12 @@ __all__ = [
 ]
 
 Dims = Literal[1, 2]
-_BIAS_TAP_CHANNELS = 8
+_STREAM_TAP_CHANNELS = 8
+"""Input channels up to which a stream's products carry the bias as a tap (see _bias_tap)."""
+_FILE_TAP_CHANNELS = 1
+"""Input channels up to which a file's products carry the bias as a tap."""
+_TAP_FRAMES = 16
+"""Frames per product from which a push counts as a file's (see _bias_tap)."""
 
 
 def time_padding(kernel: int, dilation: int, lookahead: int | None) -> tuple[int, int]:
@@ -97,14 +102,11 @@ class ConvStep(Step):
         bias = params("norm.bias", vec) - params("norm.running_mean", vec) * scale
         w = w * scale[:, None, None, None]  # batch norm folded in
         self.direct = kw == 1 and kh == 1  # no gather: rows are the columns
-        # Weight rows in gather order: time tap, row tap, channel. With few input channels the
-        # bias rides along as one more tap reading the buffer's constant (1, 0, ..., 0) row
-        # (cheaper than an addition); with more, those extra columns cost more than it.
-        self.bias_tap = not self.direct and c_in <= _BIAS_TAP_CHANNELS
-        rows = [w.transpose(3, 2, 1, 0).reshape(kw * kh * c_in, c_out)]
-        if self.bias_tap:
-            rows.append(np.zeros((c_in, c_out)))
-            rows[-1][0] = bias
+        # Weight rows in gather order: time tap, row tap, channel; then c_in rows for the bias
+        # tap (see _bias_tap), which reads the buffer's constant (1, 0, ..., 0) row.
+        self.taps = kw * kh * c_in
+        rows = [w.transpose(3, 2, 1, 0).reshape(self.taps, c_out), np.zeros((c_in, c_out))]
+        rows[-1][0] = bias
         self.weight = np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
         self.bias = bias.astype(np.float32)
         self.out_shape: Shape = (h, c_out)
@@ -124,6 +126,15 @@ class ConvStep(Step):
         self.inp = prev.inp
         self._whole_rows = True
         return True
+
+    def _bias_tap(self, n: int) -> bool:
+        """Whether the bias rides along in the product of ``n`` frames as one more tap (one
+        call fewer) rather than being added after it (c_in columns fewer): with few input
+        channels in a stream's small products (calls cost more than arithmetic there), with
+        one in a file's."""
+        c = self.inp.c
+        return not self.direct and (c <= _FILE_TAP_CHANNELS or (
+            n < _TAP_FRAMES and c <= _STREAM_TAP_CHANNELS))
 
     def fuse(self, nxt: Step) -> bool:
         """Take over a following max-pool over rows only (stride = kernel, none over time):
@@ -153,9 +164,10 @@ class ConvStep(Step):
         # Rows of inp.flat from the first input frame; row padding reads the last row (-1),
         # the bias tap the one before (-2).
         idx = np.where((row >= 0) & (row < h), (t + i * self.d) * h + row, -1)
-        rows, taps = p * n * h2, kw * kh + self.bias_tap
+        tap = self._bias_tap(n)
+        rows, taps = p * n * h2, kw * kh + tap
         idx = idx.reshape(rows, kw * kh)
-        if self.bias_tap:
+        if tap:
             idx = np.concatenate([idx, np.full((rows, 1), -2)], axis=1)
         cols = np.zeros((rows, taps * c_in), np.float32)
         cols3 = cols.reshape(rows, taps, c_in) if c_in > 1 else cols
@@ -163,29 +175,31 @@ class ConvStep(Step):
         # Full-shape operands: broadcasting a vector costs more than the arithmetic here.
         zeros = np.zeros((n * h2, c_out), np.float32)
         bias = np.ascontiguousarray(np.broadcast_to(self.bias, (n * h2, c_out)))
-        views = (idx, cols3, cols, tmp, tmp.reshape(rows, c_out), zeros, bias)
+        weight = self.weight if tap else self.weight[: self.taps]
+        views = (idx, cols3, cols, tmp, tmp.reshape(rows, c_out), zeros, bias, weight, tap)
         self._views[n] = views
         return views
 
     def ops(self, n: int) -> list[Op]:
         """Gather, one product, (pool,) bias, ReLU."""
         b, start = self.inp, self.inp.start
-        idx, cols3, cols, tmp, tmp2, zeros, bias = self._views.get(n) or self._make_views(n)
+        views = self._views.get(n) or self._make_views(n)
+        idx, cols3, cols, tmp, tmp2, zeros, bias, weight, tap = views
         dst = self.out.rows[self.out.w : self.out.w + n].reshape(n * self.out_shape[0], -1)
         ops: list[Op]
         if self.direct:
             src = b.rows[start : start + n] if self._whole_rows else b.flat[
                 start * b.h : (start + n) * b.h]
-            ops = [partial(src.dot, self.weight, dst)]
+            ops = [partial(src.dot, weight, dst)]
         else:
             ops = [partial(b.src[start * b.h :].take, idx, 0, cols3, "wrap")]
             if self.pool == 1:
-                ops.append(partial(cols.dot, self.weight, dst))
+                ops.append(partial(cols.dot, weight, dst))
             else:
-                ops.append(partial(cols.dot, self.weight, tmp2))
+                ops.append(partial(cols.dot, weight, tmp2))
                 ops.append(partial(np.fmax, tmp[0], tmp[1], dst))
                 ops += [partial(np.fmax, dst, tmp[k], dst) for k in range(2, self.pool)]
-        if not self.bias_tap:
+        if not tap:
             ops.append(partial(np.add, dst, bias, dst))  # the bias commutes with the pool
         ops.append(partial(np.fmax, dst, zeros, dst))
         return ops

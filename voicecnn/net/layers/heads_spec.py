@@ -40,14 +40,25 @@ class ProjectStep(Step):
         self.bias = bias.astype(np.float32)
         self.out_shape = (1, self.weight.shape[1])
         self._bias: dict[int, np.ndarray] = {}
+        self._deferred = False
+
+    def defer_bias(self) -> float:
+        """Leave the bias of a one-logit head to the caller, which adds it to the outputs;
+        returns it (0.0, and nothing deferred, for a head of several logits)."""
+        if self.bias.size != 1:
+            return 0.0
+        self._deferred = True
+        return float(self.bias[0])
 
     def ops(self, n: int) -> list[Op]:
-        """One product, one sum."""
+        """One product, one sum (none when the bias is deferred)."""
+        s, w = self.inp.start, self.out.w
+        dst = self.out.rows[w : w + n]
+        dot = partial(self.inp.rows[s : s + n].dot, self.weight, dst)
+        if self._deferred:
+            return [dot]
         bias = self._bias.get(n)
         if bias is None:
             bias = self._bias[n] = np.ascontiguousarray(
                 np.broadcast_to(self.bias, (n, self.bias.size)))
-        s, w = self.inp.start, self.out.w
-        dst = self.out.rows[w : w + n]
-        return [partial(self.inp.rows[s : s + n].dot, self.weight, dst),
-                partial(np.add, dst, bias, dst)]
+        return [dot, partial(np.add, dst, bias, dst)]
