@@ -89,6 +89,12 @@ def test_recipe_configs_are_valid() -> None:
     assert stage5.init == stage5.teacher == stage5.arch == "vad_cnn2d_s_xlong"
     assert [Path(v).name for v in stage5.data.val] == ["val_real.jsonl", "val_select.jsonl"]
     assert stage5.data.clip_weights == stage4.data.clip_weights
+    # stage 6 distils Silero VAD into the 0.65 s net on quiet and loud mixtures, selected as 5
+    stage6 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage6.toml")
+    assert stage6.init == stage6.arch == "vad_cnn2d_s" and stage6.teacher == "silero"
+    assert stage6.augment.level_dbfs[0] <= -80.0 and stage6.augment.p_floor > 0
+    assert stage6.data.val == stage5.data.val
+    assert stage6.data.clip_weights == stage4.data.clip_weights
 
 
 def _default_vad_prepare() -> Any:

@@ -178,3 +178,67 @@ def test_teacher_errors_are_one_line(recordings: Path, tmp_path: Path) -> None:
         assert result.exit_code == 1, (sets, result.output)
         assert message in result.stderr and result.stderr.startswith("error:"), result.stderr
     assert not (tmp_path / "run" / "state.pt").exists()
+
+
+def test_silero_teacher_matches_the_streaming_model_on_our_frames() -> None:
+    # The sequence model used for distillation gives, chunk by chunk, what the package's own
+    # streaming model (512 samples + 64 of context, state carried) gives; the frames between
+    # two chunk centres lie between the two chunks' probabilities.
+    ort = pytest.importorskip("onnxruntime")
+    from voicecnn.train.silero_teacher import SileroTeacher, silero_model_path
+
+    wave, rate = sf.read(Path(__file__).parents[1] / "samples" / "speech_over_noise.flac",
+                         dtype="float32")
+    assert rate == 16000
+    wave = wave[: 16000 * 3]
+    teacher = SileroTeacher(frame_hop=160)
+    chunk_p = teacher.probs(wave)
+    stream = ort.InferenceSession(str(silero_model_path().with_name("silero_vad.onnx")),
+                                  providers=["CPUExecutionProvider"])
+    state, context, expected = np.zeros((2, 1, 128), np.float32), np.zeros((1, 64)), []
+    padded = np.zeros(len(chunk_p) * 512, np.float32)
+    padded[: wave.size] = wave
+    for chunk in padded.reshape(-1, 512):
+        x = np.concatenate([context, chunk[None]], axis=1).astype(np.float32)
+        out, state = stream.run(None, {"input": x, "state": state,
+                                       "sr": np.array(16000, np.int64)})
+        expected.append(float(out[0, 0]))
+        context = x[:, -64:]
+    np.testing.assert_allclose(chunk_p, expected, atol=1e-5)
+    assert max(expected) > 0.9 and min(expected) < 0.1  # the sample holds speech and pauses
+    logits = teacher(torch.from_numpy(np.stack([wave, np.zeros_like(wave)])))
+    assert logits.shape == (2, wave.size // 160)
+    p = torch.sigmoid(logits[0]).numpy()
+    # frame t's centre 160 t + 80 lies between chunk centres 512 i + 256 and 512 (i + 1) + 256
+    for t in range(16, logits.shape[1] - 16, 7):
+        i = (160 * t + 80 - 256) // 512
+        lo, hi = sorted(expected[i : i + 2])
+        assert lo - 1e-4 <= p[t] <= hi + 1e-4
+    assert float(torch.sigmoid(logits[1]).max()) < 0.1  # digital silence
+
+
+def test_silero_teacher_in_a_run_and_its_errors(
+    recordings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnxruntime")
+    raw = vad_config(recordings, tmp_path / "taught", max_steps=4, eval_every=4)
+    cfg = run_cfg_from_dict({**raw, "teacher": "silero", "teacher_weight": 0.5})
+    result = train(cfg, device=torch.device("cpu"), log=lambda s: None)
+    assert result.card["teacher"] == "silero"
+    assert "MIT" in result.card["teacher_source"]
+    path = write_toml(raw, tmp_path / "c.toml")
+    slow = tmp_path / "8k.safetensors"
+    vc.save_weights(
+        vc.create_model("vad_cnn1d_xs", frontend=vc.FrontendCfg(sample_rate=8000, hop_length=80)),
+        slow,
+        arch="vad_cnn1d_xs",
+    )
+    sets = ["teacher=silero", f"init={slow}", f"out_dir={tmp_path / '8k'}"]
+    result = runner.invoke(app, ["train", str(path), *[a for s in sets for a in ("--set", s)]])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error:") and "works at 16000 Hz" in result.stderr
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    result = runner.invoke(app, ["train", str(path), "--set", "teacher=silero",
+                                 "--set", "out_dir=" + str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "pip install silero-vad" in result.stderr and result.stderr.count("\n") == 1

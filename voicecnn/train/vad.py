@@ -44,6 +44,7 @@ from voicecnn.train.metrics import (
     match_segments,
     roc_auc,
 )
+from voicecnn.train.silero_teacher import SILERO, SileroTeacher
 
 __all__ = [
     "EvalCfg",
@@ -145,8 +146,9 @@ class VadRunCfg(RunCfg):
         teacher: Weights (bundled name or ``.safetensors`` path) whose frame probabilities on
             each training mixture are blended into its labels, so a fine-tune keeps what the
             teacher does wherever the new data does not say otherwise (learning without
-            forgetting); empty = plain labels. The teacher must share the model's sample rate
-            and frame hop.
+            forgetting); or ``"silero"``: Silero VAD's probabilities (distillation, see
+            :mod:`voicecnn.train.silero_teacher`; 16 kHz models); empty = plain labels. A
+            voicecnn teacher must share the model's sample rate and frame hop.
         teacher_weight: Share of the teacher in the targets: ``(1 - w) * labels + w * p``.
         augment: Mixing of ``data.clips``.
         eval: Validation.
@@ -388,6 +390,11 @@ def prepare_vad(
         return figs
 
     teacher = _load_teacher(cfg, model, device) if cfg.teacher else None
+    card: dict[str, Any] = {}
+    if cfg.teacher:
+        card = {"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight}
+    if cfg.teacher == SILERO:
+        card["teacher_source"] = "Silero VAD (silero-vad package, MIT licence), distilled"
     return TaskRun(
         model=model,
         arch=arch,
@@ -396,7 +403,7 @@ def prepare_vad(
         evaluate=evaluate,
         facts=facts,
         loss_fn=frame_bce,
-        card={"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight} if cfg.teacher else {},
+        card=card,
         targets=None
         if teacher is None
         else lambda batches: teacher_targets(batches, teacher, cfg.teacher_weight, device),
@@ -407,7 +414,15 @@ def _load_teacher(cfg: VadRunCfg, model: Any, device: torch.device) -> Any:
     """``cfg.teacher``'s model in eval mode on ``device``, checked against the student."""
     if not 0.0 < cfg.teacher_weight <= 1.0:
         raise ConfigError(f"teacher_weight must be in (0, 1], got {cfg.teacher_weight}")
-    teacher: Any = load_module(cfg.teacher)
+    teacher: Any
+    if cfg.teacher == SILERO:
+        if model.sample_rate != SileroTeacher.sample_rate:
+            raise ConfigError(
+                f'teacher "silero" works at {SileroTeacher.sample_rate} Hz; '
+                f"the model at {model.sample_rate} Hz"
+            )
+        return SileroTeacher(model.hop_length)
+    teacher = load_module(cfg.teacher)
     if not hasattr(teacher, "frame_hop_s"):
         raise ConfigError(f"teacher {cfg.teacher!r} is not a speech detector")
     ours = (model.sample_rate, model.frame_hop_s)
