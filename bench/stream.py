@@ -4,7 +4,7 @@
    chunks of 16 kHz audio (post-processing included), for each engine: the thread's CPU time
    over 60 s of audio divided by the calls, best of several passes (on a shared machine the
    best pass is the one least slowed by other processes), and the median wall time of a call.
-   The engines take turns within each pass. ``--baseline DIR`` adds the frame engine of another
+   The engines stream the same audio interleaved in blocks of chunks. ``--baseline DIR`` adds the frame engine of another
    checkout (``git worktree add DIR COMMIT``; its ``voicecnn/incremental.py``, the engine before
    the per-layer steps) on the same weights, in the same passes.
 2. Decision delays against labels on a generated file: held-out LibriSpeech test-other
@@ -47,24 +47,34 @@ ROOT = Path(__file__).parents[1]
 
 def chunk_costs_us(
     engines: dict[str, Callable[[], StreamingDetector]], chunk_ms: int, wave: np.ndarray,
-    passes: int,
+    passes: int, block: int = 50,
 ) -> dict[str, tuple[float, float]]:
     """Per engine: CPU microseconds per feed() of ``chunk_ms`` chunks (mean over a pass, best
-    pass) and the median wall microseconds of a call (over all passes); engines take turns."""
+    pass) and the median wall microseconds of a call (over all passes).
+
+    Within a pass every engine streams the same audio, interleaved in blocks of ``block`` chunks
+    (the engine order rotating from block to block), so a slow spell of a shared machine falls on
+    all engines alike instead of on whichever ran during it."""
     n = RATE * chunk_ms // 1000
     chunks = [wave[i : i + n] for i in range(0, wave.size - n + 1, n)]
-    best = dict.fromkeys(engines, float("inf"))
-    calls: dict[str, list[int]] = {name: [] for name in engines}
+    names = list(engines)
+    best = dict.fromkeys(names, float("inf"))
+    calls: dict[str, list[int]] = {name: [] for name in names}
     for _ in range(passes):
-        for name, make in engines.items():
-            det = make()
-            cpu0 = time.thread_time_ns()
-            for c in chunks:
-                t0 = time.perf_counter_ns()
-                det.feed(c)
-                calls[name].append(time.perf_counter_ns() - t0)
-            best[name] = min(best[name], (time.thread_time_ns() - cpu0) / len(chunks))
-    return {k: (best[k] / 1000, float(np.median(calls[k])) / 1000) for k in engines}
+        dets = {name: engines[name]() for name in names}
+        cpu = dict.fromkeys(names, 0)
+        for b, lo in enumerate(range(0, len(chunks), block)):
+            for name in names[b % len(names) :] + names[: b % len(names)]:
+                det, times = dets[name], calls[name]
+                cpu0 = time.thread_time_ns()
+                for c in chunks[lo : lo + block]:
+                    t0 = time.perf_counter_ns()
+                    det.feed(c)
+                    times.append(time.perf_counter_ns() - t0)
+                cpu[name] += time.thread_time_ns() - cpu0
+        for name in names:
+            best[name] = min(best[name], cpu[name] / len(chunks))
+    return {k: (best[k] / 1000, float(np.median(calls[k])) / 1000) for k in names}
 
 
 def baseline_engine(checkout: Path) -> ModuleType:
