@@ -4,9 +4,10 @@
    chunks of 16 kHz audio (post-processing included), for each engine: the thread's CPU time
    over 60 s of audio divided by the calls, best of several passes (on a shared machine the
    best pass is the one least slowed by other processes), and the median wall time of a call.
-   The engines stream the same audio interleaved in blocks of chunks. ``--baseline DIR`` adds the frame engine of another
-   checkout (``git worktree add DIR COMMIT``; its ``voicecnn/incremental.py``, the engine before
-   the per-layer steps) on the same weights, in the same passes.
+   The engines stream the same audio interleaved in blocks of chunks. ``--baseline DIR`` adds
+   the frame engine of another checkout (``git worktree add DIR COMMIT``; its
+   ``voicecnn/incremental.py``, the engine before the per-layer steps) on the same weights, in
+   the same passes.
 2. Decision delays against labels on a generated file: held-out LibriSpeech test-other
    utterances (../shared/data) separated by 0.7-2.5 s of quiet noise, frame labels from each
    clean utterance's energy. Fed in 10 ms chunks; for each labelled start/end, the matching event
