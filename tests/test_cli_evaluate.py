@@ -3,7 +3,6 @@ classifiers' test sets (IDX, npz, image folders), output formats and one-line er
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from tests.train_data import annotated_folder
+from tests.train_data import IMAGE_NAMES as NAMES
+from tests.train_data import annotated_folder, idx_folder, save_gap_model, squares
 from voicecnn.cli import app
 from voicecnn.data.images import normalize
-
-NAMES = ("bottom_right", "top_left")
 
 runner = CliRunner()
 
@@ -82,38 +80,7 @@ def _cli(*args: Any) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(3)
-    model = vc.create_model(
-        "img_cnn2d_gap", num_classes=2, class_names=NAMES, mean=(0.2,), std=(0.3,)
-    ).eval()
-    path = tmp_path_factory.mktemp("weights") / "gap.safetensors"
-    vc.save_weights(model, path, arch="img_cnn2d_gap")
-    return path
-
-
-def _squares(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """28x28 images with a bright square top-left (label 1) or bottom-right (label 0)."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
-    y = (np.arange(n) % 2).astype(np.int64)
-    for i in range(n):
-        r, c = rng.integers(2, 8, size=2) if y[i] == 1 else rng.integers(16, 22, size=2)
-        x[i, r : r + 6, c : c + 6] = 230
-    return x, y
-
-
-def _idx(path: Path, arr: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
-    path.write_bytes(gzip.compress(header + arr.astype(np.uint8).tobytes()))
-
-
-def _idx_folder(root: Path, splits: dict[str, int]) -> Path:
-    root.mkdir(parents=True)
-    for split, n in splits.items():
-        x, y = _squares(n, seed=n)
-        _idx(root / f"{split}-images-idx3-ubyte.gz", x)
-        _idx(root / f"{split}-labels-idx1-ubyte.gz", y)
-    return root
+    return save_gap_model(tmp_path_factory.mktemp("weights") / "gap.safetensors")
 
 
 def _predict(weights: Path, pixels: np.ndarray) -> np.ndarray:
@@ -124,7 +91,7 @@ def _predict(weights: Path, pixels: np.ndarray) -> np.ndarray:
 
 
 def test_evaluate_image_folder_npz_and_idx(gap_weights: Path, tmp_path: Path) -> None:
-    x, y = _squares(12)
+    x, y = squares(12)
     for i, img in enumerate(x):
         folder = tmp_path / "folder" / NAMES[y[i]]
         folder.mkdir(parents=True, exist_ok=True)
@@ -146,7 +113,7 @@ def test_evaluate_image_folder_npz_and_idx(gap_weights: Path, tmp_path: Path) ->
     assert out.startswith(f"12 images, 2 classes: accuracy {expected:.4f}")
     assert "bottom_right" in out and "most often taken for" in out
     # an IDX folder: its t10k files when it has them, else (or with --split train) train
-    idx = _idx_folder(tmp_path / "idx", {"train": 6, "t10k": 4})
+    idx = idx_folder(tmp_path / "idx", {"train": 6, "t10k": 4})
     runs = {
         s: _cli("evaluate", gap_weights, idx, "--split", s, "-f", "json")
         for s in ("auto", "test", "train")

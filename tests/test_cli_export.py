@@ -14,11 +14,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import voicecnn as vc
+from tests.train_data import IMAGE_NAMES as NAMES
+from tests.train_data import assert_same_predictions, save_gap_model
 from voicecnn.cli import app
 from voicecnn.data.images import load_image, normalize
 
 runner = CliRunner()
-NAMES = ("bottom_right", "top_left")
 
 
 def _cli(*args: Any) -> tuple[int, str, str]:
@@ -28,13 +29,7 @@ def _cli(*args: Any) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(3)
-    model = vc.create_model(
-        "img_cnn2d_gap", num_classes=2, class_names=NAMES, mean=(0.2,), std=(0.3,)
-    ).eval()
-    path = tmp_path_factory.mktemp("weights") / "gap.safetensors"
-    vc.save_weights(model, path, arch="img_cnn2d_gap")
-    return path
+    return save_gap_model(tmp_path_factory.mktemp("weights") / "gap.safetensors")
 
 
 @pytest.mark.slow
@@ -60,13 +55,7 @@ def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: 
         outputs.append([json.loads(line) for line in out.splitlines()])
     via_torch, via_onnx = outputs
     assert len(via_onnx) == 3
-    for a, b in zip(via_torch, via_onnx, strict=True):
-        assert [p["label"] for p in a["predictions"]] == [p["label"] for p in b["predictions"]]
-        np.testing.assert_allclose(
-            [p["probability"] for p in a["predictions"]],
-            [p["probability"] for p in b["predictions"]],
-            atol=1e-4,
-        )
+    assert_same_predictions(via_torch, via_onnx)
     img = load_image(pictures[1], None, 1)
     x = torch.from_numpy(normalize(img[None], net.cfg.mean, net.cfg.std))
     with torch.no_grad():

@@ -10,7 +10,6 @@ model. No training to convergence here (the measured figures are in each recipe'
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import json
 import subprocess
@@ -24,6 +23,7 @@ import pytest
 import torch
 
 import voicecnn as vc
+from tests.train_data import write_idx
 from voicecnn.data.images import load_image_folder, load_npz
 from voicecnn.train.core import RunCfg
 from voicecnn.train.run import load_run_cfg, train
@@ -362,11 +362,6 @@ def _fake_mnist_npz(path: Path, n_train: int = 60, n_test: int = 20) -> Path:
     return path
 
 
-def _idx(path: Path, arr: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
-    path.write_bytes(gzip.compress(header + arr.astype(np.uint8).tobytes()))
-
-
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_config_loads_strictly(recipe: str) -> None:
     cfg = load_run_cfg(REPO / "recipes" / recipe / "config.toml")
@@ -400,8 +395,8 @@ def test_fashion_prepare_limit_and_no_flip_copies(
     src.mkdir()
     rng = np.random.default_rng(1)
     for split, n in (("train", 30), ("t10k", 10)):
-        _idx(src / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-        _idx(src / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+        write_idx(src / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(src / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
     out = tmp_path / "data"
     done = _run("recipes/fashion_mnist/prepare.py", "--src", src, "--out", out, "--limit", "25")
     assert done == 0

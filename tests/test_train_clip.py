@@ -16,6 +16,7 @@ import voicecnn as vc
 from tests.train_data import (
     CLASSES,
     SR,
+    assert_same_predictions,
     clip_config,
     toml_value,
     write_toml,
@@ -114,13 +115,7 @@ def test_export_clip_model_and_classify_with_onnx(
     assert all(code == 0 for code, _, _ in runs)
     via_torch, via_onnx = ([json.loads(ln) for ln in r[1].splitlines()] for r in runs)
     assert len(via_onnx) == 6
-    for a, b in zip(via_torch, via_onnx, strict=True):
-        assert [p["label"] for p in a["predictions"]] == [p["label"] for p in b["predictions"]]
-        np.testing.assert_allclose(
-            [p["probability"] for p in a["predictions"]],
-            [p["probability"] for p in b["predictions"]],
-            atol=1e-4,
-        )
+    assert_same_predictions(via_torch, via_onnx)
     torch_report = _cli("evaluate", clip_run / "best.safetensors", clips, "-f", "json")
     onnx_report = _cli("evaluate", onnx, clips, "-f", "json")
     assert json.loads(onnx_report[1])["confusion"] == json.loads(torch_report[1])["confusion"]

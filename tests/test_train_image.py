@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 import torch
 
 import voicecnn as vc
-from tests.train_data import two_class_images
+from tests.train_data import idx_folder, squares, two_class_images
 from voicecnn.config import cfg_from_dict
 from voicecnn.errors import ConfigError, DataError
 from voicecnn.train.image import ImageRunCfg, prepare_image
@@ -78,31 +77,6 @@ def test_image_task_on_a_class_folder(tmp_path: Path) -> None:
     assert result.card["train_images"] + result.card["val_images"] == 16
 
 
-def _squares(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """28x28 images with a bright square top-left (label 1) or bottom-right (label 0)."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
-    y = (np.arange(n) % 2).astype(np.int64)
-    for i in range(n):
-        r, c = rng.integers(2, 8, size=2) if y[i] == 1 else rng.integers(16, 22, size=2)
-        x[i, r : r + 6, c : c + 6] = 230
-    return x, y
-
-
-def _idx(path: Path, arr: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
-    path.write_bytes(gzip.compress(header + arr.astype(np.uint8).tobytes()))
-
-
-def _idx_folder(root: Path, splits: dict[str, int]) -> Path:
-    root.mkdir(parents=True)
-    for split, n in splits.items():
-        x, y = _squares(n, seed=n)
-        _idx(root / f"{split}-images-idx3-ubyte.gz", x)
-        _idx(root / f"{split}-labels-idx1-ubyte.gz", y)
-    return root
-
-
 def _image_cfg(train: Path, val: Path | None = None, **data: Any) -> ImageRunCfg:
     sources = {"train": [str(train)], "val": [str(val)] if val else [], "workers": 0}
     return cfg_from_dict(
@@ -117,7 +91,7 @@ def _image_cfg(train: Path, val: Path | None = None, **data: Any) -> ImageRunCfg
 
 
 def test_flip_and_shift_settings_reach_the_training_images(tmp_path: Path) -> None:
-    x, y = _squares(16)
+    x, y = squares(16)
     np.savez(tmp_path / "train.npz", x=x, y=y)
     cpu = torch.device("cpu")
     flips = prepare_image(_image_cfg(tmp_path / "train.npz", flip=True, shift_px=0), cpu)
@@ -142,9 +116,9 @@ def test_flip_and_shift_settings_reach_the_training_images(tmp_path: Path) -> No
 
 
 def test_idx_validation_folder_split(tmp_path: Path) -> None:
-    both = _idx_folder(tmp_path / "both", {"train": 10, "t10k": 6})
-    train_only = _idx_folder(tmp_path / "train_only", {"train": 8})
-    x, y = _squares(12)
+    both = idx_folder(tmp_path / "both", {"train": 10, "t10k": 6})
+    train_only = idx_folder(tmp_path / "train_only", {"train": 8})
+    x, y = squares(12)
     np.savez(tmp_path / "train.npz", x=x, y=y)
     cpu = torch.device("cpu")
 

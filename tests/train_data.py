@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,61 @@ def clip_config(data: Path, out: Path, **train_cfg: Any) -> dict[str, Any]:
             **train_cfg,
         },
     }
+
+
+# --- images -----------------------------------------------------------------------------------
+
+IMAGE_NAMES = ("bottom_right", "top_left")
+
+
+def squares(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 images with a bright square top-left (label 1) or bottom-right (label 0)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
+    y = (np.arange(n) % 2).astype(np.int64)
+    for i in range(n):
+        r, c = rng.integers(2, 8, size=2) if y[i] == 1 else rng.integers(16, 22, size=2)
+        x[i, r : r + 6, c : c + 6] = 230
+    return x, y
+
+
+def write_idx(path: Path, arr: np.ndarray) -> None:
+    """An MNIST-style gzipped IDX file of unsigned bytes."""
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    path.write_bytes(gzip.compress(header + arr.astype(np.uint8).tobytes()))
+
+
+def idx_folder(root: Path, splits: dict[str, int]) -> Path:
+    """An MNIST-style folder of :func:`squares`, ``n`` images per split name."""
+    root.mkdir(parents=True)
+    for split, n in splits.items():
+        x, y = squares(n, seed=n)
+        write_idx(root / f"{split}-images-idx3-ubyte.gz", x)
+        write_idx(root / f"{split}-labels-idx1-ubyte.gz", y)
+    return root
+
+
+def save_gap_model(path: Path) -> Path:
+    """An untrained two-class ``img_cnn2d_gap`` (seeded) saved to ``path``."""
+    import torch
+
+    import voicecnn as vc
+
+    torch.manual_seed(3)
+    model = vc.create_model(
+        "img_cnn2d_gap", num_classes=2, class_names=IMAGE_NAMES, mean=(0.2,), std=(0.3,)
+    ).eval()
+    vc.save_weights(model, path, arch="img_cnn2d_gap")
+    return path
+
+
+def assert_same_predictions(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
+    """Two ``classify -f json`` outputs give the same labels in order, probabilities to 1e-4."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert [p["label"] for p in x["predictions"]] == [p["label"] for p in y["predictions"]]
+        np.testing.assert_allclose(
+            [p["probability"] for p in x["predictions"]],
+            [p["probability"] for p in y["predictions"]],
+            atol=1e-4,
+        )
