@@ -99,16 +99,17 @@ def _root(
     """Voice activity detection with small convolutional networks."""
 
 
-_display_type = typer.core.TyperOption.display_type_rich
+# typer 0.29 shows a ``<bool>`` type beside flags; earlier versions show none and lack the hook.
+_display_type = getattr(typer.core.TyperOption, "display_type_rich", None)
 
 
 def _display_type_of_value(self: typer.core.TyperOption, ctx: Any) -> str | None:
-    """A flag takes no value: its help row shows no ``<bool>`` type (Typer shows one)."""
-    return None if self.is_flag else _display_type(self, ctx)
+    """A flag takes no value: its help row shows no ``<bool>`` type."""
+    return None if self.is_flag or _display_type is None else _display_type(self, ctx)
 
 
-typer.core.TyperOption.display_type_rich = _display_type_of_value  # type: ignore[method-assign]
-
+if _display_type is not None:
+    typer.core.TyperOption.display_type_rich = _display_type_of_value  # type: ignore[attr-defined]
 
 
 def main() -> None:

@@ -150,7 +150,8 @@ def _cfg_1d(width: int) -> VadCnnCfg:
 
 
 def _cfg_2d(
-    widths: tuple[int, int, int], width_t: int, dilations: tuple[int, ...] = (2, 4, 8, 16)
+    widths: tuple[int, int, int], width_t: int, dilations: tuple[int, ...] = (2, 4, 8, 16),
+    n_mels: int = 64,
 ) -> VadCnnCfg:
     # Three 3x3 conv stages halve the mel axis (64 -> 8) with max-pooling; the (C x 8) map is
     # then treated as channels by dilated 1-D convs over time (past context 0.65 s with
@@ -158,12 +159,14 @@ def _cfg_2d(
     stages = tuple(StageCfg(w, kernel=3, lookahead=1, pool=(2, 1)) for w in widths)
     lookaheads = (2, 2) + (0,) * (len(dilations) - 2)
     temporal = (StageCfg(width_t, kernel=1), *_temporal_1d(width_t, 3, dilations, lookaheads))
-    return VadCnnCfg(dims=2, stages=stages, temporal=temporal)
+    return VadCnnCfg(frontend=FrontendCfg(n_mels=n_mels), dims=2, stages=stages,
+                     temporal=temporal)
 
 
 VARIANTS: dict[str, Callable[[], VadCnnCfg]] = {
     "vad_cnn1d_xs": lambda: _cfg_1d(32),
     "vad_cnn1d_s": lambda: _cfg_1d(64),
+    "vad_cnn2d_xs": lambda: _cfg_2d((8, 16, 32), 48, n_mels=32),
     "vad_cnn2d_s": lambda: _cfg_2d((8, 16, 32), 48),
     "vad_cnn2d_s_long": lambda: _cfg_2d((8, 16, 32), 48, (2, 4, 8, 16, 32)),
     "vad_cnn2d_s_xlong": lambda: _cfg_2d((8, 16, 32), 48, (2, 4, 8, 16, 32, 64)),
