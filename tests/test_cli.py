@@ -98,3 +98,18 @@ def test_a_command_imports_only_its_own_module(wav_file: Path, tiny_weights: Pat
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["voicecnn.cli._options", "voicecnn.cli._render", "voicecnn.cli.detect"]
+
+
+def test_machine_readable_output_does_not_import_rich(wav_file: Path, tiny_weights: Path) -> None:
+    """rich (~50 ms of start-up) is imported to draw tables, bars and messages, not for JSON."""
+    code = (
+        "import sys\n"
+        "from voicecnn.cli import main\n"
+        f"sys.argv = ['voicecnn', 'detect', {str(wav_file)!r}, '-m', {str(tiny_weights)!r},"
+        " '-f', 'json']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('RICH', sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert '"segments"' in out and out.strip().endswith("RICH []"), out

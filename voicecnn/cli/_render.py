@@ -1,26 +1,46 @@
 """All terminal and file output of the CLI: tables, JSON lines, CSV, RTTM, Audacity, TextGrid.
 
-The only module that imports rich. Results go to stdout, messages and progress to stderr.
+The only module that imports rich, and only when something is drawn: a run that writes JSON,
+CSV or RTTM to stdout without a message never imports it (~50 ms of a command's start-up).
+Results go to stdout, messages and progress to stderr.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voicecnn.io.escape import csv_row, recording_id, terminal
 
 if TYPE_CHECKING:
-    from voicecnn.detection.frames import Detection
+    from rich.console import Console
 
-out_console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    from voicecnn.detection.frames import Detection
+    out_console: Console
+    err_console: Console
+
+
+@functools.cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def __getattr__(name: str) -> Any:
+    """``out_console`` and ``err_console``, made (and rich imported) on first use."""
+    if name in ("out_console", "err_console"):
+        return _console(name == "err_console")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 class Format(StrEnum):
@@ -46,19 +66,60 @@ EXTENSIONS = {
 
 def error(message: str) -> None:
     """Print a one-line error to stderr."""
-    err_console.print(f"[bold red]error:[/] {escape(terminal(message))}")
+    _console(True).print(f"[bold red]error:[/] {_escape(terminal(message))}")
 
 
 def info(message: str) -> None:
     """Print a one-line note to stderr."""
-    err_console.print(escape(terminal(message)), style="dim")
+    _console(True).print(_escape(terminal(message)), style="dim")
 
 
-def progress(total: int) -> Progress:
-    """A progress bar on stderr (disabled for a single input)."""
+class Bar(Protocol):
+    """The part of ``rich.progress.Progress`` the commands use."""
+
+    def __enter__(self) -> Any: ...
+    def __exit__(self, *exc: Any) -> Any: ...
+    def add_task(self, description: str, /, *, total: float | None = ...) -> Any: ...
+    def update(self, task: Any, /, *, completed: float | None = ...,
+               description: str | None = ...) -> Any: ...
+    def advance(self, task: Any, /, advance: float = 1) -> Any: ...
+
+
+class _NoBar:
+    """What :func:`progress` gives for a single input: a bar that draws nothing."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, /, *, total: float | None = None) -> int:
+        return 0
+
+    def update(self, task: Any, /, *, completed: float | None = None,
+               description: str | None = None) -> None:
+        return None
+
+    def advance(self, task: Any, /, advance: float = 1) -> None:
+        return None
+
+
+def progress(total: int) -> Bar:
+    """A progress bar on stderr; for a single input (``total <= 1``) one that draws nothing."""
+    if total <= 1:
+        return _NoBar()
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True, disable=total <= 1,
+        console=_console(True), transient=True,
     )
 
 
@@ -125,8 +186,10 @@ def print_table(det: Detection) -> None:
     """Print a rich table of one input's segments to stdout."""
     speech = sum(s.duration for s in det.segments)
     share = speech / det.duration_s if det.duration_s > 0 else 0.0
+    from rich.table import Table
+
     table = Table(
-        title=escape(terminal(str(det.path))),
+        title=_escape(terminal(str(det.path))),
         caption=f"{len(det.segments)} segments, {speech:.2f} s of speech in {det.duration_s:.2f} s"
         f" ({share:.0%})",
         title_justify="left", caption_justify="left",
@@ -135,7 +198,7 @@ def print_table(det: Detection) -> None:
         table.add_column(col, justify="right")
     for i, s in enumerate(det.segments, 1):
         table.add_row(str(i), f"{s.start:.3f}", f"{s.end:.3f}", f"{s.duration:.3f}")
-    out_console.print(table)
+    _console(False).print(table)
 
 
 def _clock(seconds: float) -> str:
@@ -157,6 +220,8 @@ def print_summary(
         speech_s: Seconds of speech found in it.
         wall_s: Wall-clock seconds of the run.
     """
+    from rich.table import Table
+
     table = Table(title="summary", title_justify="left")
     for col in ("ok", "failed", "skipped", "audio", "speech", "wall time", "speed"):
         table.add_column(col, justify="right")
@@ -164,10 +229,10 @@ def print_summary(
     speed = f"{audio_s / wall_s:.1f}x real time" if wall_s > 0 else "-"
     table.add_row(str(ok), str(failed), str(skipped), _clock(audio_s), _clock(speech_s) + share,
                   _clock(wall_s), speed)
-    err_console.print(table)
+    _console(True).print(table)
 
 
 def write_stdout(text: str) -> None:
     """Write machine-readable text to stdout unchanged (no markup, no wrapping)."""
-    out_console.file.write(text)
-    out_console.file.flush()
+    sys.stdout.write(text)
+    sys.stdout.flush()

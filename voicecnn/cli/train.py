@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
-from voicecnn.cli._render import error, info, progress, write_stdout
-
-if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+from voicecnn.cli._render import Bar, error, info, progress, write_stdout
 
 
 def train(
@@ -54,7 +51,7 @@ def train(
             torch.set_num_threads(cfg.threads)
         device = init_distributed(resolve_device(cfg.device))
         with ExitStack() as stack:
-            bars: list[tuple[Progress, TaskID]] = []
+            bars: list[tuple[Bar, Any]] = []
 
             def on_step(step: int, loss: float) -> None:
                 if not bars:  # shown once the data is loaded and the first step is done
