@@ -91,13 +91,13 @@ def _build(name: str, overrides: dict[str, Any]) -> VadCnn:
 
 @register_model("vad_cnn1d_xs")
 def vad_cnn1d_xs(**overrides: Any) -> VadCnn:
-    """1-D VAD, 32 channels (~17k parameters)."""
+    """1-D VAD, 32 channels (~23k parameters)."""
     return _build("vad_cnn1d_xs", overrides)
 
 
 @register_model("vad_cnn1d_s")
 def vad_cnn1d_s(**overrides: Any) -> VadCnn:
-    """1-D VAD, 64 channels (~58k parameters)."""
+    """1-D VAD, 64 channels (~70k parameters)."""
     return _build("vad_cnn1d_s", overrides)
 
 
@@ -134,5 +134,5 @@ def vad_cnn2d_s_xlong(**overrides: Any) -> VadCnn:
 
 @register_model("vad_cnn2d_m")
 def vad_cnn2d_m(**overrides: Any) -> VadCnn:
-    """2-D VAD, 16-24-32 channels over mel x time, 64 temporal channels (~80k parameters)."""
+    """2-D VAD, 16-24-32 channels over mel x time, 64 temporal channels (~77k parameters)."""
     return _build("vad_cnn2d_m", overrides)
