@@ -217,3 +217,47 @@ def test_real_sources_group_files_by_their_source() -> None:
     # the real sets stay out of the energy-label pool
     assert {s.name for s in bench_sets.SETS if s.family == "real"} == {
         "real", "real_m20", "real_p20"}
+
+
+bench_levels = _load("levels")
+
+
+def test_active_level_is_the_rms_of_the_labelled_speech_frames() -> None:
+    t = np.arange(1600) / 16000
+    wave = np.zeros(3200, np.float32)
+    wave[1600:] = 0.1 * np.sin(2 * np.pi * 500 * t)  # frames 10-19: RMS 0.1 / sqrt(2)
+    labels = np.arange(20) >= 10
+    assert bench_levels.active_level_dbfs(wave, labels) == pytest.approx(-23.01, abs=0.01)
+    with pytest.raises(ValueError, match="no labelled speech"):
+        bench_levels.active_level_dbfs(wave, np.zeros(20, bool))
+
+
+def test_levels_are_written_at_their_active_level_and_scored_per_level(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    wave = np.zeros(16000, np.float32)
+    wave[8000:] = rng.uniform(-0.5, 0.5, 8000)
+    labels = np.arange(100) >= 50
+    sf.write(tmp_path / "a.wav", wave, 16000, subtype="FLOAT")
+    np.save(tmp_path / "a.npy", labels.astype(np.uint8))
+    item = bench_sets.Item("real", "a", str(tmp_path / "a.wav"), str(tmp_path / "a.npy"), 1.0, [])
+    files = bench_levels.write_levels([item], [-40.0, -20.0], tmp_path / "levels")
+    assert sorted(files) == ["-20/a", "-40/a"]
+    for key, target in (("-40/a", -40.0), ("-20/a", -20.0)):
+        written, rate = sf.read(files[key], dtype="float32")
+        assert rate == 16000 and sf.info(files[key]).subtype == "PCM_16"
+        assert bench_levels.active_level_dbfs(written, labels) == pytest.approx(target, abs=0.05)
+    # a system that scores speech 0.9 at -20 dBFS and misses it at -40 dBFS
+    out = tmp_path / "out"
+    for key, p_speech in (("-40/a", 0.05), ("-20/a", 0.9)):
+        (out / key).parent.mkdir(parents=True, exist_ok=True)
+        probs = np.where(labels, p_speech, 0.1).astype(np.float32)
+        np.savez(out / f"{key}.npz", probs=probs, speech=probs > 0.5)
+    scores = bench_levels.level_scores([item], [-40.0, -20.0], out)
+    assert scores[-20.0] == pytest.approx(
+        {"auc": 1.0, "p_speech": 0.9, "p_nonspeech": 0.1, "recall": 1.0, "fa_rate": 0.0})
+    assert scores[-40.0] == pytest.approx(
+        {"auc": 0.0, "p_speech": 0.05, "p_nonspeech": 0.1, "recall": 0.0, "fa_rate": 0.0})
+    table = bench_levels.tables({"sys": scores}, [-40.0, -20.0])
+    assert "| sys | 0.000 | 1.000 | 1.000 |" in table  # ROC-AUC row, spread 1.0
