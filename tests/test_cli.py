@@ -112,3 +112,18 @@ def test_machine_readable_output_does_not_import_rich(wav_file: Path, tiny_weigh
     text, modules = _detect_json_in_fresh_process(wav_file, tiny_weights)
     assert json.loads(text)["segments"] is not None
     assert [m for m in modules if m.split(".")[0] == "rich"] == []
+
+
+def test_help_joins_the_lines_of_a_paragraph_but_keeps_lists() -> None:
+    from voicecnn.cli import _help
+
+    doc = """Score MODEL.
+
+        Detectors: ROC-AUC,
+        and F1.
+
+        Formats:
+        - json
+        - csv
+        """
+    assert _help(doc) == "Score MODEL.\n\nDetectors: ROC-AUC, and F1.\n\nFormats:\n- json\n- csv"

@@ -9,6 +9,7 @@ the commands that need them.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any
 
@@ -22,11 +23,21 @@ COMMANDS = ("detect", "classify", "models", "stream", "listen", "plot", "split",
 each one."""
 
 
+def _help(doc: str | None) -> str:
+    """A command's docstring as help: each paragraph's lines joined (the terminal wraps them),
+    except in paragraphs of list items or indented lines, whose breaks are the layout."""
+    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+    return "\n\n".join(
+        p if any(ln[:1] in " -*" for ln in p.splitlines()) else " ".join(p.split("\n"))
+        for p in paragraphs
+    )
+
+
 def _load_command(name: str) -> Any:
     """The click command of ``voicecnn NAME``, built from its module's function."""
     func = getattr(importlib.import_module(f"voicecnn.cli.{name}"), name)
     one = typer.Typer(add_completion=False)
-    one.command(name)(func)
+    one.command(name, help=_help(func.__doc__))(func)
     return typer.main.get_command(one)
 
 
