@@ -95,6 +95,11 @@ def test_recipe_configs_are_valid() -> None:
     assert stage6.augment.level_dbfs[0] <= -80.0 and stage6.augment.p_floor > 0
     assert stage6.data.val == stage5.data.val
     assert stage6.data.clip_weights == stage4.data.clip_weights
+    # stage 7 trains the 32-mel net on stage 2's data from the default, the default as teacher
+    stage7 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage7.toml")
+    assert stage7.arch == "vad_cnn2d_xs" and stage7.init == stage7.teacher == "vad_cnn2d_s"
+    assert stage7.augment == stage2.augment and stage7.data.clip_weights == stage2.data.clip_weights
+    assert stage7.data.val == stage5.data.val
 
 
 def _default_vad_prepare() -> Any:
