@@ -50,3 +50,25 @@ def test_grow_a_longer_context_from_weights(recordings: Path, tmp_path: Path) ->
     vc.save_weights(vc.create_model("img_cnn2d_s"), image, arch="img_cnn2d_s")
     with pytest.raises(ConfigError, match="not a VadCnn"):
         grow_from(vc.create_model("vad_cnn2d_s_long"), str(image))
+
+
+def test_config_overrides_on_init_weights_keep_every_tensor(recordings: Path,
+                                                            tmp_path: Path) -> None:
+    # init vad_cnn2d_s with a lower log floor (stage9.toml): the same arch, every tensor copied,
+    # the overridden frontend key changed and its other keys kept (a nested table merges)
+    raw = vad_config(recordings, tmp_path / "floor", max_steps=2, eval_every=2)
+    cfg = run_cfg_from_dict({**raw, "arch": "vad_cnn2d_s", "init": "vad_cnn2d_s",
+                             "model": {"frontend": {"log_eps": 1e-9}}})
+    said: list[str] = []
+    model, arch = build_model(cfg, {}, said.append)
+    assert arch == "vad_cnn2d_s"
+    assert said == ["init vad_cnn2d_s: 55 of 55 tensors copied; new: none"]
+    init = vc.load_module("vad_cnn2d_s")
+    assert model.cfg.frontend.log_eps == 1e-9 and model.cfg.frontend.n_mels == 64
+    assert model.cfg == type(init.cfg)(**{**vars(init.cfg), "frontend": model.cfg.frontend})
+    for name, tensor in init.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+    # and without arch: init's arch, with the override
+    cfg = run_cfg_from_dict({**raw, "arch": "", "init": "vad_cnn2d_s",
+                             "model": {"frontend": {"log_eps": 1e-9}}})
+    assert build_model(cfg, {}, said.append)[0].cfg.frontend.log_eps == 1e-9

@@ -29,16 +29,19 @@ def build_model(
     theirs and only get a new head when the number of classes differs.
 
     Raises:
-        ConfigError: With neither ``arch`` nor ``init``, an ``arch`` of another task, model
-            overrides on ``init`` weights, or ``init`` weights that cannot grow into ``arch``.
+        ConfigError: With neither ``arch`` nor ``init``, an ``arch`` of another task, or
+            ``init`` weights that cannot grow into ``arch`` (or take the overrides).
     """
     init_arch = str(read_metadata(cfg.init)["arch"]) if cfg.init else ""
-    grow = bool(cfg.init and cfg.arch and cfg.arch != init_arch)
+    # Another arch, or overrides of init's config (e.g. its frontend): a new model that takes
+    # every init tensor of the same name and shape.
+    grow = bool(cfg.init and ((cfg.arch and cfg.arch != init_arch) or cfg.model))
     if cfg.init and not grow:
         arch = init_arch
-        if cfg.model:
-            raise ConfigError("model overrides cannot change the architecture of init weights")
         model: Any = load_module(cfg.init)
+    elif cfg.init:
+        arch = cfg.arch or init_arch
+        model = load_module(cfg.init) if arch == init_arch else create_model(arch)
     elif cfg.arch:
         arch = cfg.arch
         model = create_model(arch)
@@ -50,7 +53,7 @@ def build_model(
     if not cfg.init or grow:
         implied = {k: v for k, v in from_data.items() if base.get(k) is not None}
         model = type(model)(
-            cfg_from_dict(type(model.cfg), {**base, **implied, **cfg.model}, where="model")
+            cfg_from_dict(type(model.cfg), _merged(base, {**implied, **cfg.model}), where="model")
         )
     if grow:
         log(grow_from(model, cfg.init))
@@ -58,6 +61,17 @@ def build_model(
     if n_classes is not None and model.num_classes != n_classes:
         model.reset_head(n_classes, from_data.get("class_names", ()))
     return model, arch
+
+
+def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides``; a nested table overrides only the keys it names."""
+    out = dict(base)
+    for key, value in overrides.items():
+        old = out.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            value = _merged(old, value)
+        out[key] = value
+    return out
 
 
 def grow_from(model: nn.Module, init: str) -> str:
@@ -79,7 +93,7 @@ def grow_from(model: nn.Module, init: str) -> str:
         if isinstance(block, ConvNormAct) and not any(k.startswith(f"{name}.") for k in same):
             _pass_through(block)
     new = sorted({k.rsplit(".", 1)[0] for k in ours if k not in same})
-    return f"init {init}: {len(same)} of {len(ours)} tensors copied; new: {', '.join(new)}"
+    return f"init {init}: {len(same)} of {len(ours)} tensors copied; new: {', '.join(new) or 'none'}"
 
 
 def _pass_through(block: ConvNormAct) -> None:
