@@ -100,6 +100,16 @@ def test_recipe_configs_are_valid() -> None:
     assert stage7.arch == "vad_cnn2d_xs" and stage7.init == stage7.teacher == "vad_cnn2d_s"
     assert stage7.augment == stage2.augment and stage7.data.clip_weights == stage2.data.clip_weights
     assert stage7.data.val == stage5.data.val
+    # stages 8 and 9 lower the log floor (a [model] override of init's frontend) and train on
+    # -80..-10 dBFS mixtures: stage 8 on the 32-mel net, stage 9 on the default's 64 mel bands
+    stage8 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage8.toml")
+    stage9 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage9.toml")
+    assert stage8.arch == "vad_cnn2d_xs" and stage9.arch == stage9.init == "vad_cnn2d_s"
+    assert stage8.model["frontend"] == {"n_mels": 32, "log_eps": 1e-9}
+    assert stage9.model["frontend"] == {"log_eps": 1e-9}
+    for st in (stage8, stage9):
+        assert st.augment.level_dbfs[0] <= -80.0 and st.augment.p_floor > 0
+        assert st.teacher == "vad_cnn2d_s" and st.data.val == stage7.data.val
 
 
 def _default_vad_prepare() -> Any:
