@@ -261,3 +261,16 @@ def test_levels_are_written_at_their_active_level_and_scored_per_level(tmp_path:
         {"auc": 0.0, "p_speech": 0.05, "p_nonspeech": 0.1, "recall": 0.0, "fa_rate": 0.0})
     table = bench_levels.tables({"sys": scores}, [-40.0, -20.0])
     assert "| sys | 0.000 | 1.000 | 1.000 |" in table  # ROC-AUC row, spread 1.0
+
+
+bench_selection = _load("selection")
+
+
+def test_spearman_ranks_with_ties_and_selection_parts() -> None:
+    assert bench_selection.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert bench_selection.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # ties share their mean rank: ranks (0.5, 0.5, 2) against (0, 1, 2)
+    assert bench_selection.spearman([5, 5, 9], [1, 2, 3]) == pytest.approx(0.8660, abs=1e-4)
+    assert np.isnan(bench_selection.spearman([1, 1, 1], [1, 2, 3]))
+    assert bench_selection.part_of("mfa_disfluency_x_y_p20") == "mfa_disfluency, p20"
+    assert bench_selection.part_of("pyannote_sample") == "pyannote_sample, as recorded"
