@@ -92,8 +92,8 @@ def grow_from(model: nn.Module, init: str) -> str:
     for name, block in model.named_modules():
         if isinstance(block, ConvNormAct) and not any(k.startswith(f"{name}.") for k in same):
             _pass_through(block)
-    new = sorted({k.rsplit(".", 1)[0] for k in ours if k not in same})
-    return f"init {init}: {len(same)} of {len(ours)} tensors copied; new: {', '.join(new) or 'none'}"
+    new = ", ".join(sorted({k.rsplit(".", 1)[0] for k in ours if k not in same})) or "none"
+    return f"init {init}: {len(same)} of {len(ours)} tensors copied; new: {new}"
 
 
 def _pass_through(block: ConvNormAct) -> None:
