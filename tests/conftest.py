@@ -27,6 +27,7 @@ the files that carry it are collected, see ``pytest_ignore_collect`` below).
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -135,3 +136,51 @@ def umask(request: pytest.FixtureRequest) -> Iterator[int]:
 def file_modes(folder: Path) -> dict[str, int]:
     """Permission bits of the files in ``folder``, by name."""
     return {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
+
+
+def json_lines(out: str) -> list[dict[str, Any]]:
+    """The JSON objects of a command's JSON Lines output."""
+    return [json.loads(line) for line in out.strip().splitlines()]
+
+
+def event_segments(lines: list[dict[str, Any]]) -> list[Any]:
+    """The segments that a stream's start/end events describe."""
+    from voicecnn.detection.stream import SpeechEvent, events_to_segments
+
+    events = [SpeechEvent(d["event"], d["time_s"]) for d in lines if d.get("event") in
+              ("start", "end")]
+    return events_to_segments(events)
+
+
+def rounded(segs: list[Any]) -> list[tuple[float, float]]:
+    """Segments as (start, end) pairs rounded to the millisecond."""
+    return [(round(s.start, 3), round(s.end, 3)) for s in segs]
+
+
+def cli(*args: Any) -> tuple[int, str, str]:
+    """``voicecnn ARGS`` through typer's runner: exit code, stdout, stderr."""
+    from typer.testing import CliRunner
+
+    from voicecnn.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained global-average-pooling image model's weights (tests.train_data)."""
+    from tests.train_data import save_gap_model
+
+    return save_gap_model(tmp_path_factory.mktemp("weights") / "gap.safetensors")
+
+
+def assert_picture(path: Path) -> None:
+    """``path`` is a drawn PNG: large, not blank, many colours."""
+    from matplotlib.image import imread
+
+    image = imread(path)  # (H, W, 4) floats in [0, 1]
+    assert image.shape[0] > 300 and image.shape[1] > 600
+    rgb = image[..., :3]
+    assert rgb.std() > 0.05  # not a blank canvas
+    assert len(np.unique(rgb.reshape(-1, 3).round(2), axis=0)) > 50  # many colours drawn

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,8 +13,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import voicecnn as vc
+from tests.conftest import cli
 from tests.train_data import IMAGE_NAMES as NAMES
-from tests.train_data import annotated_folder, idx_folder, save_gap_model, squares
+from tests.train_data import annotated_folder, idx_folder, squares
 from voicecnn.cli import app
 from voicecnn.data.images import normalize
 
@@ -73,14 +73,8 @@ def test_errors(tiny_weights: Path, recordings: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def _cli(*args: Any) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.fixture(scope="module")
-def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_gap_model(tmp_path_factory.mktemp("weights") / "gap.safetensors")
 
 
 def _predict(weights: Path, pixels: np.ndarray) -> np.ndarray:
@@ -98,7 +92,7 @@ def test_evaluate_image_folder_npz_and_idx(gap_weights: Path, tmp_path: Path) ->
         Image.fromarray(img).save(folder / f"{i}.png")
     pred = _predict(gap_weights, x)
     expected = float((pred == y).mean())
-    code, out, err = _cli("evaluate", gap_weights, tmp_path / "folder", "-f", "json")
+    code, out, err = cli("evaluate", gap_weights, tmp_path / "folder", "-f", "json")
     assert code == 0, err
     report = json.loads(out)
     assert report["examples"] == 12 and report["classes"] == list(NAMES)
@@ -108,14 +102,14 @@ def test_evaluate_image_folder_npz_and_idx(gap_weights: Path, tmp_path: Path) ->
     np.add.at(confusion, (y, pred), 1)
     assert report["confusion"] == confusion.tolist()
     np.savez(tmp_path / "test.npz", x=x, y=y)
-    code, out, err = _cli("evaluate", gap_weights, tmp_path / "test.npz")
+    code, out, err = cli("evaluate", gap_weights, tmp_path / "test.npz")
     assert code == 0, err
     assert out.startswith(f"12 images, 2 classes: accuracy {expected:.4f}")
     assert "bottom_right" in out and "most often taken for" in out
     # an IDX folder: its t10k files when it has them, else (or with --split train) train
     idx = idx_folder(tmp_path / "idx", {"train": 6, "t10k": 4})
     runs = {
-        s: _cli("evaluate", gap_weights, idx, "--split", s, "-f", "json")
+        s: cli("evaluate", gap_weights, idx, "--split", s, "-f", "json")
         for s in ("auto", "test", "train")
     }
     sizes = {s: json.loads(r[1])["examples"] for s, r in runs.items()}
@@ -138,7 +132,7 @@ def test_evaluate_errors_are_one_line(
         ((tiny_weights, tmp_path, "--fold", "2"), "settings for classifiers"),
     ]
     for args, message in cases:
-        code, _, err = _cli("evaluate", *args)
+        code, _, err = cli("evaluate", *args)
         assert code == 1, (args, err)
         assert err.startswith("error:") and message in err and "Traceback" not in err, err
         assert len(err.strip().splitlines()) == 1, err

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,28 +13,23 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import voicecnn as vc
+from tests.conftest import cli
 from tests.train_data import IMAGE_NAMES as NAMES
-from tests.train_data import assert_same_predictions, save_gap_model
+from tests.train_data import assert_same_predictions
 from voicecnn.cli import app
 from voicecnn.data.images import load_image, normalize
 
 runner = CliRunner()
 
 
-def _cli(*args: Any) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.fixture(scope="module")
-def gap_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_gap_model(tmp_path_factory.mktemp("weights") / "gap.safetensors")
 
 
 @pytest.mark.slow
 def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: Path) -> None:
     onnx = tmp_path / "gap.onnx"
-    code, _, err = _cli("export", gap_weights, "--onnx", onnx)
+    code, _, err = cli("export", gap_weights, "--onnx", onnx)
     assert code == 0, err
     assert "voicecnn classify --model" in err and onnx.is_file()
     net = vc.load_model(onnx)
@@ -50,7 +44,7 @@ def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: 
     Image.new("L", (4, 4)).save(tiny)
     outputs = []
     for model in (gap_weights, onnx):
-        code, out, err = _cli("classify", *pictures, tiny, "-m", model, "-f", "json")
+        code, out, err = cli("classify", *pictures, tiny, "-m", model, "-f", "json")
         assert code == 1 and "smaller than the model's minimum 8x8" in err
         outputs.append([json.loads(line) for line in out.splitlines()])
     via_torch, via_onnx = outputs
@@ -60,7 +54,7 @@ def test_export_image_model_and_classify_with_onnx(gap_weights: Path, tmp_path: 
     x = torch.from_numpy(normalize(img[None], net.cfg.mean, net.cfg.std))
     with torch.no_grad():
         np.testing.assert_allclose(net(x).numpy(), vc.load_model(gap_weights)(x).numpy(), atol=1e-4)
-    code, _, err = _cli("export", tmp_path / "p0.png", "--onnx", tmp_path / "x.onnx")
+    code, _, err = cli("export", tmp_path / "p0.png", "--onnx", tmp_path / "x.onnx")
     assert code == 1 and err.startswith("error:") and not (tmp_path / "x.onnx").exists()
 
 

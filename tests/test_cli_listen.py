@@ -35,9 +35,8 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import voicecnn as vc
-from tests.conftest import one_line_error, speechlike
+from tests.conftest import event_segments, json_lines, one_line_error, rounded, speechlike
 from voicecnn.cli import app
-from voicecnn.detection.stream import SpeechEvent, events_to_segments
 
 runner = CliRunner()
 
@@ -47,18 +46,10 @@ TOLERANCE_S = 0.02
 LEAD_S, TAIL_S = 0.5, 1.5  # silence around the sample in the played file
 
 
-def _lines(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.strip().splitlines()]
 
 
-def _segments(lines: list[dict[str, Any]]) -> list[vc.Segment]:
-    events = [SpeechEvent(d["event"], d["time_s"]) for d in lines if d.get("event") in
-              ("start", "end")]
-    return events_to_segments(events)
 
 
-def _rounded(segs: list[vc.Segment]) -> list[tuple[float, float]]:
-    return [(round(s.start, 3), round(s.end, 3)) for s in segs]
 
 
 def _fake_sounddevice(audio: np.ndarray, rate: int, *, interrupt: bool = False) -> types.ModuleType:
@@ -129,15 +120,15 @@ def test_listen_jsonl_saves_utterances(monkeypatch: pytest.MonkeyPatch, tmp_path
                                  "--save-speech", str(out), "-m", str(tiny_weights),
                                  "--threshold", "0.45", "--min-speech", "0.1"])
     assert result.exit_code == 0, result.stderr
-    lines = _lines(result.stdout)
+    lines = json_lines(result.stdout)
     summary = lines[-1]
     assert summary["event"] == "summary" and summary["sample_rate"] == rate
     assert summary["duration_s"] == pytest.approx(3.0)
-    segs = _segments(lines)
+    segs = event_segments(lines)
     assert len(summary["saved"]) == len(segs) == summary["segments"]
     offline = vc.detect(vc.load_model(tiny_weights), audio, vc.DetectCfg(threshold=0.45,
                         min_speech_s=0.1), sample_rate=rate)
-    assert _rounded(segs) == _rounded(offline)
+    assert rounded(segs) == rounded(offline)
     for path, seg in zip(summary["saved"], segs, strict=True):
         info = sf.info(path)
         assert info.samplerate == rate

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
-from matplotlib.image import imread  # noqa: E402
 from typer.testing import CliRunner
 
 from voicecnn.cli import app
 
-from .conftest import speechlike
+from .conftest import assert_picture, speechlike
 
 runner = CliRunner()
 
@@ -24,18 +22,12 @@ def test_cli_plot_and_detect_plot(tiny_weights: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["plot", str(wav_file), "-m", str(tiny_weights), "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out)
-    _assert_picture(out)
+    assert_picture(out)
     det_png = tmp_path / "d.png"
     result = runner.invoke(app, ["detect", str(wav_file), "-m", str(tiny_weights), "-f", "json",
                                  "--plot", str(det_png)])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count("\n") == 1  # the results are still printed
-    _assert_picture(det_png)
+    assert_picture(det_png)
 
 
-def _assert_picture(path: Path) -> None:
-    image = imread(path)  # (H, W, 4) floats in [0, 1]
-    assert image.shape[0] > 300 and image.shape[1] > 600
-    rgb = image[..., :3]
-    assert rgb.std() > 0.05  # not a blank canvas
-    assert len(np.unique(rgb.reshape(-1, 3).round(2), axis=0)) > 50  # many colours drawn

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,25 +12,16 @@ from typer.testing import CliRunner
 
 import voicecnn as vc
 from voicecnn.cli import app
-from voicecnn.detection.stream import SpeechEvent, events_to_segments
 
-from .conftest import speechlike
+from .conftest import event_segments, json_lines, rounded, speechlike
 
 runner = CliRunner()
 
 
-def _lines(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.strip().splitlines()]
 
 
-def _segments(lines: list[dict[str, Any]]) -> list[vc.Segment]:
-    events = [SpeechEvent(d["event"], d["time_s"]) for d in lines if d.get("event") in
-              ("start", "end")]
-    return events_to_segments(events)
 
 
-def _rounded(segs: list[vc.Segment]) -> list[tuple[float, float]]:
-    return [(round(s.start, 3), round(s.end, 3)) for s in segs]
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +34,11 @@ def test_raw_s16le_equals_offline(wave: np.ndarray, tiny_weights: Path) -> None:
     result = runner.invoke(app, ["stream", "-m", str(tiny_weights), "--threshold", "0.5"],
                            input=pcm)
     assert result.exit_code == 0, result.stderr
-    lines = _lines(result.stdout)
+    lines = json_lines(result.stdout)
     assert lines[-1]["event"] == "summary" and lines[-1]["duration_s"] == pytest.approx(4.0)
     model = vc.load_model(tiny_weights)
     offline = vc.detect(model, (wave * 32767).astype(np.int16))
-    assert _rounded(_segments(lines)) == _rounded(offline)
+    assert rounded(event_segments(lines)) == rounded(offline)
     assert lines[-1]["segments"] == len(offline)
 
 
@@ -60,7 +49,7 @@ def test_wav_stream_sets_the_format(wave: np.ndarray, tiny_weights: Path) -> Non
     result = runner.invoke(app, ["stream", "-m", str(tiny_weights), "--frames", "--rate", "8000"],
                            input=buf.getvalue())
     assert result.exit_code == 0, result.stderr
-    lines = _lines(result.stdout)
+    lines = json_lines(result.stdout)
     frames = [d for d in lines if "frame" in d]
     assert [d["frame"] for d in frames] == list(range(400))  # 16 kHz from the header, not 8
     model = vc.load_model(tiny_weights)
@@ -74,7 +63,7 @@ def test_raw_48k_stereo_f32(wave: np.ndarray, tiny_weights: Path) -> None:
     result = runner.invoke(app, ["stream", "-m", str(tiny_weights), "-r", "48000", "-c", "2",
                                  "--sample-format", "f32le"], input=pcm)
     assert result.exit_code == 0, result.stderr
-    assert _lines(result.stdout)[-1]["duration_s"] == pytest.approx(2.0, abs=0.01)
+    assert json_lines(result.stdout)[-1]["duration_s"] == pytest.approx(2.0, abs=0.01)
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -92,7 +81,7 @@ def test_bad_wav_streams_are_one_line_errors(data: bytes, message: str,
 def test_empty_input_gives_only_a_summary(tiny_weights: Path) -> None:
     result = runner.invoke(app, ["stream", "-m", str(tiny_weights)], input=b"")
     assert result.exit_code == 0
-    assert _lines(result.stdout) == [
+    assert json_lines(result.stdout) == [
         {"event": "summary", "duration_s": 0.0, "segments": 0, "speech_s": 0.0}
     ]
 
