@@ -20,7 +20,7 @@ from tests.train_data import (
 from voicecnn.cli import app
 from voicecnn.errors import ConfigError
 from voicecnn.train.run import run_cfg_from_dict, train
-from voicecnn.train.vad import teacher_targets
+from voicecnn.train.vad import peak_normalised, teacher_targets
 
 runner = CliRunner()
 
@@ -139,6 +139,26 @@ def test_taught_targets_blend_labels_and_teacher() -> None:
     assert next(batches, None) is None
 
 
+def test_peak_normalised_teacher_hears_every_level_alike() -> None:
+    # The same wave at -70 and -10 dBFS gives the teacher the same input, hence the same targets;
+    # the student still gets the mixture as it was. Silence is raised by at most 80 dB.
+    teacher = vc.create_model("vad_cnn1d_xs").eval()
+    wave = torch.randn(1, 16000) * 0.1
+    x = torch.cat([wave * 10 ** (-60 / 20), wave, torch.zeros(1, 16000)])
+    assert torch.allclose(peak_normalised(x, -6.0)[0], peak_normalised(x, -6.0)[1], atol=1e-6)
+    peak = peak_normalised(x, -6.0)[:2].abs().amax(dim=-1)
+    torch.testing.assert_close(peak, torch.full((2,), 10 ** (-6 / 20)))
+    assert (peak_normalised(x, -6.0)[2] == 0).all()
+    hum = torch.full((1, 8), 1e-6)
+    torch.testing.assert_close(peak_normalised(hum, 0.0), hum * 1e4)  # +80 dB, not +120
+    y = torch.zeros(3, 100, dtype=torch.uint8)
+    x2, soft = next(teacher_targets(iter([(x, y)]), teacher, 1.0, torch.device("cpu"), -6.0))
+    assert x2 is x
+    torch.testing.assert_close(soft[0], soft[1], atol=1e-5, rtol=0)
+    raw = next(teacher_targets(iter([(x, y)]), teacher, 1.0, torch.device("cpu")))[1]
+    assert (raw[0] - raw[1]).abs().max() > 1e-3  # without it the teacher hears the levels
+
+
 def test_teacher_targets_replace_labels_at_weight_one(recordings: Path, tmp_path: Path) -> None:
     # A teacher that hears no speech, given all the weight: the student learns silence
     # though the labels hold speech (the same run without a teacher reaches AUC > 0.9).
@@ -168,6 +188,7 @@ def test_teacher_errors_are_one_line(recordings: Path, tmp_path: Path) -> None:
     cases = [
         ([f"teacher={teacher}", "teacher_weight=0"], "teacher_weight must be in (0, 1]"),
         ([f"teacher={teacher}", "teacher_weight=1.5"], "teacher_weight must be in (0, 1]"),
+        ([f"teacher={teacher}", "teacher_peak_dbfs=6.0"], "teacher_peak_dbfs must be in [-60, 0]"),
         ([f"teacher={slow}"], "works at 8000 Hz, 10 ms frames; the model at 16000 Hz"),
         ([f"teacher={image}"], "is not a speech detector"),
         ([f"teacher={tmp_path / 'none.safetensors'}"], "none.safetensors"),
