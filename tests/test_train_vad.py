@@ -189,6 +189,7 @@ def test_teacher_errors_are_one_line(recordings: Path, tmp_path: Path) -> None:
         ([f"teacher={teacher}", "teacher_weight=0"], "teacher_weight must be in (0, 1]"),
         ([f"teacher={teacher}", "teacher_weight=1.5"], "teacher_weight must be in (0, 1]"),
         ([f"teacher={teacher}", "teacher_peak_dbfs=6.0"], "teacher_peak_dbfs must be in [-60, 0]"),
+        ([f"teacher={teacher}", "teacher_hears=level"], "not one of ['mixture', 'peak']"),
         ([f"teacher={slow}"], "works at 8000 Hz, 10 ms frames; the model at 16000 Hz"),
         ([f"teacher={image}"], "is not a speech detector"),
         ([f"teacher={tmp_path / 'none.safetensors'}"], "none.safetensors"),

@@ -151,11 +151,12 @@ class VadRunCfg(RunCfg):
             :mod:`voicecnn.train.silero_teacher`; 16 kHz models); empty = plain labels. A
             voicecnn teacher must share the model's sample rate and frame hop.
         teacher_weight: Share of the teacher in the targets: ``(1 - w) * labels + w * p``.
-        teacher_peak_dbfs: If set, the teacher hears each training mixture scaled so that its
-            peak sits at this level (by at most +80 dB), whatever level the student hears it
-            at: targets that do not depend on the input level, where a teacher on the raw
-            mixture calls quiet speech silence. NaN (the default) = the mixture as the
-            student hears it.
+        teacher_hears: What the teacher hears: ``"mixture"``, each training mixture as the
+            model hears it; ``"peak"``, the mixture scaled so that its peak sits at
+            ``teacher_peak_dbfs`` (by at most +80 dB), whatever level the model hears it at:
+            targets that do not depend on the input level, where a teacher on a quiet
+            mixture calls the speech in it silence.
+        teacher_peak_dbfs: The peak level of ``teacher_hears = "peak"``.
         augment: Mixing of ``data.clips``.
         eval: Validation.
     """
@@ -164,7 +165,8 @@ class VadRunCfg(RunCfg):
     data: VadDataCfg = field(default_factory=VadDataCfg)
     teacher: str = ""
     teacher_weight: float = 0.5
-    teacher_peak_dbfs: float = math.nan
+    teacher_hears: Literal["mixture", "peak"] = "mixture"
+    teacher_peak_dbfs: float = -6.0
     augment: MixCfg = field(default_factory=MixCfg)
     eval: EvalCfg = field(default_factory=EvalCfg)
 
@@ -400,7 +402,7 @@ def prepare_vad(
     card: dict[str, Any] = {}
     if cfg.teacher:
         card = {"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight}
-        if not math.isnan(cfg.teacher_peak_dbfs):
+        if cfg.teacher_hears == "peak":
             card["teacher_peak_dbfs"] = cfg.teacher_peak_dbfs
     if cfg.teacher == SILERO:
         card["teacher_source"] = "Silero VAD (silero-vad package, MIT licence), distilled"
@@ -416,7 +418,8 @@ def prepare_vad(
         targets=None
         if teacher is None
         else lambda batches: teacher_targets(
-            batches, teacher, cfg.teacher_weight, device, cfg.teacher_peak_dbfs
+            batches, teacher, cfg.teacher_weight, device,
+            cfg.teacher_peak_dbfs if cfg.teacher_hears == "peak" else None,
         ),
     )
 
@@ -426,7 +429,7 @@ def _load_teacher(cfg: VadRunCfg, model: Any, device: torch.device) -> Any:
     if not 0.0 < cfg.teacher_weight <= 1.0:
         raise ConfigError(f"teacher_weight must be in (0, 1], got {cfg.teacher_weight}")
     peak = cfg.teacher_peak_dbfs
-    if not math.isnan(peak) and not -60.0 <= peak <= 0.0:
+    if not -60.0 <= peak <= 0.0:
         raise ConfigError(f"teacher_peak_dbfs must be in [-60, 0], got {peak}")
     teacher: Any
     if cfg.teacher == SILERO:
@@ -454,17 +457,17 @@ def teacher_targets(
     teacher: nn.Module,
     weight: float,
     device: torch.device,
-    peak_dbfs: float = math.nan,
+    peak_dbfs: float | None = None,
 ) -> Batches:
     """``batches`` with float targets ``(1 - weight) * labels + weight * teacher(x)``.
 
-    With ``peak_dbfs`` (not NaN), the teacher hears ``peak_normalised(x, peak_dbfs)`` instead of ``x``.
+    With ``peak_dbfs``, the teacher hears ``peak_normalised(x, peak_dbfs)`` instead of ``x``.
     Frames past the teacher's output (if any) keep their labels.
     """
     use_bf16 = device.type == "cuda"
     for x, y in batches:
         x = x.to(device, non_blocking=True)
-        heard = x if math.isnan(peak_dbfs) else peak_normalised(x, peak_dbfs)
+        heard = x if peak_dbfs is None else peak_normalised(x, peak_dbfs)
         with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=use_bf16):
             p = torch.sigmoid(teacher(heard).float())
         soft = y.to(device, non_blocking=True).float()
@@ -481,4 +484,5 @@ def peak_normalised(x: torch.Tensor, peak_dbfs: float) -> torch.Tensor:
     peak = x.abs().amax(dim=-1, keepdim=True)
     target = 10.0 ** (peak_dbfs / 20.0)
     gain = (target / peak.clamp_min(1e-30)).clamp(max=10.0 ** (_MAX_GAIN_DB / 20.0))
-    return x * gain
+    out: torch.Tensor = x * gain
+    return out
