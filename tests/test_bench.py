@@ -14,6 +14,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
@@ -205,6 +206,44 @@ def test_level_variants_scale_and_clip() -> None:
     wave = np.array([0.001, -0.02, 0.5], np.float32)
     np.testing.assert_allclose(bench_real.at_level(wave, -20.0), wave / 10, rtol=1e-6)
     np.testing.assert_allclose(bench_real.at_level(wave, 20.0), [0.01, -0.2, 1.0], rtol=1e-6)
+
+
+bench_rooms = _load("rooms")
+
+
+def test_room_conversations_shift_labels_by_the_direct_path(tmp_path: Path) -> None:
+    pytest.importorskip("pyroomacoustics")
+    sr = 16000
+    rng = np.random.default_rng(0)
+
+    def utterance(name: str) -> object:  # 0.3 s silence, 1 s of noise bursts as a "word", 0.3 s
+        wave = np.zeros(int(1.6 * sr), np.float32)
+        wave[int(0.3 * sr) : int(1.3 * sr)] = rng.standard_normal(sr).astype(np.float32) * 0.1
+        return bench_real.Recording(name, "select", wave, [(0.3, 1.3)], "", "")
+
+    rirs, arrivals, _ = bench_rooms.room_rirs(np.random.default_rng(1), 3)
+    for rir, arrival in zip(rirs, arrivals, strict=True):  # the direct path, to the sample
+        assert abs(int(np.argmax(np.abs(rir))) - arrival * sr) <= 1.0
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, rng.standard_normal(3 * sr).astype(np.float32) * 0.01, sr)
+    pools = [[utterance("a")], [utterance("b")]]
+    recs = [bench_rooms.conversation(pools, [noise], np.random.default_rng(s), f"c{s}")
+            for s in range(3)]
+    again = bench_rooms.conversation(pools, [noise], np.random.default_rng(0), "c0")
+    np.testing.assert_array_equal(again.wave, recs[0].wave)  # seeded
+    for rec in recs:
+        n = rec.wave.size / sr
+        assert 6 <= len(rec.segments) <= 11 and all(0 < a < b < n for a, b in rec.segments)
+        # each word starts when its direct sound reaches the microphone: 0.5-4.5 m, 1.5-13 ms
+        # late, plus pyroomacoustics' filter delay; the audio before it is background only
+        for a, _ in rec.segments:
+            before = rec.wave[int((a - 0.03) * sr) : int((a - 0.005) * sr)]
+            inside = rec.wave[int((a + 0.02) * sr) : int((a + 0.2) * sr)]
+            assert np.std(inside) > 2 * np.std(before)
+        level = bench_rooms.active_level_db(rec.wave, rec.segments)
+        assert -70.5 <= level <= -19.5 and np.abs(rec.wave).max() < 1.0
+        pcm = rec.wave * 32767
+        np.testing.assert_allclose(pcm, np.round(pcm), atol=1e-3)  # 16-bit values
 
 
 def test_real_sources_group_files_by_their_source() -> None:

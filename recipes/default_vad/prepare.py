@@ -9,8 +9,10 @@ cache directory ``split.json`` (the file lists), ``sources.json`` (licences), an
 ``clips/train`` and ``clips/val`` (and ``clips/train_permissive``, the permissively licensed
 sources only, which ``permissive.toml`` trains on), ``rirs.txt``, ``val_real.jsonl`` and
 ``val_select.jsonl`` (``bench/real.py select``: real recordings with word-level labels at three
-levels, for checkpoint selection from stage 5 on; it needs ``pocketsphinx``). Audio is read in
-place (``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
+levels, for checkpoint selection from stage 5 on; it needs ``pocketsphinx``) and
+``val_rooms.jsonl`` (``bench/rooms.py``: those talkers taking turns in rooms simulated by
+``pyroomacoustics`` over held-out backgrounds, a benchmark that no training run reads). Audio is
+read in place (``/usr/share``, ``shared/data``) or unpacked into the cache, never into the
 repository.
 
     python recipes/default_vad/prepare.py [--out ~/.cache/voicecnn/default_vad]
@@ -468,6 +470,11 @@ def main() -> None:
     # on (bench/real.py: its "select" part, at three levels; the benchmark keeps the rest)
     subprocess.run(
         [sys.executable, str(REPO / "bench" / "real.py"), "select", "--out", str(out)], check=True
+    )
+    # the same talkers taking turns in simulated rooms over held-out backgrounds: a benchmark
+    # (bench/rooms.py score); no training run reads it
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "rooms.py"), "write", "--out", str(out)], check=True
     )
     for part in ("train", "val"):
         for kind, groups in split[part].items():
