@@ -50,6 +50,8 @@ def build_model(
     if model_task(arch) != cfg.task:
         raise ConfigError(f"{arch!r} is a {model_task(arch)!r} model, but task = {cfg.task!r}")
     base = cfg_to_dict(model.cfg)
+    if grow and arch != init_arch:  # init's own frontend settings (e.g. its log floor) carry over
+        base = _merged(base, _frontend_changes(cfg.init, init_arch))
     if not cfg.init or grow:
         implied = {k: v for k, v in from_data.items() if base.get(k) is not None}
         model = type(model)(
@@ -61,6 +63,17 @@ def build_model(
     if n_classes is not None and model.num_classes != n_classes:
         model.reset_head(n_classes, from_data.get("class_names", ()))
     return model, arch
+
+
+def _frontend_changes(init: str, init_arch: str) -> dict[str, Any]:
+    """The frontend settings in which ``init`` differs from its architecture's defaults, as a
+    ``{"frontend": {...}}`` override (empty when it has no frontend or no change)."""
+    ours = cfg_to_dict(load_module(init).cfg).get("frontend")
+    default = cfg_to_dict(create_model(init_arch).cfg).get("frontend")
+    if not isinstance(ours, dict) or not isinstance(default, dict):
+        return {}
+    changed = {k: v for k, v in ours.items() if default.get(k) != v}
+    return {"frontend": changed} if changed else {}
 
 
 def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
