@@ -91,25 +91,34 @@ def test_recipe_configs_are_valid() -> None:
     assert stage5.data.clip_weights == stage4.data.clip_weights
     # stage 6 distils Silero VAD into the 0.65 s net on quiet and loud mixtures, selected as 5
     stage6 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage6.toml")
-    assert stage6.init == stage6.arch == "vad_cnn2d_s" and stage6.teacher == "silero"
+    stage2_pick = "runs/default_vad/vad_cnn2d_s_stage2/best.safetensors"
+    assert stage6.init == stage2_pick and stage6.arch == "vad_cnn2d_s"
+    assert stage6.teacher == "silero"
     assert stage6.augment.level_dbfs[0] <= -80.0 and stage6.augment.p_floor > 0
     assert stage6.data.val == stage5.data.val
     assert stage6.data.clip_weights == stage4.data.clip_weights
     # stage 7 trains the 32-mel net on stage 2's data from the default, the default as teacher
     stage7 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage7.toml")
-    assert stage7.arch == "vad_cnn2d_xs" and stage7.init == stage7.teacher == "vad_cnn2d_s"
+    assert stage7.arch == "vad_cnn2d_xs" and stage7.init == stage7.teacher == stage2_pick
     assert stage7.augment == stage2.augment and stage7.data.clip_weights == stage2.data.clip_weights
     assert stage7.data.val == stage5.data.val
     # stages 8 and 9 lower the log floor (a [model] override of init's frontend) and train on
     # -80..-10 dBFS mixtures: stage 8 on the 32-mel net, stage 9 on the default's 64 mel bands
     stage8 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage8.toml")
     stage9 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage9.toml")
-    assert stage8.arch == "vad_cnn2d_xs" and stage9.arch == stage9.init == "vad_cnn2d_s"
+    assert stage8.arch == "vad_cnn2d_xs" and stage9.arch == "vad_cnn2d_s"
+    assert stage8.init == stage9.init == stage2_pick
     assert stage8.model["frontend"] == {"n_mels": 32, "log_eps": 1e-9}
     assert stage9.model["frontend"] == {"log_eps": 1e-9}
     for st in (stage8, stage9):
         assert st.augment.level_dbfs[0] <= -80.0 and st.augment.p_floor > 0
-        assert st.teacher == "vad_cnn2d_s" and st.data.val == stage7.data.val
+        assert st.teacher == stage2_pick and st.data.val == stage7.data.val
+    # stage 10 (the bundled default): stage 9 distilling Silero, heard at a -6 dBFS peak
+    stage10 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage10.toml")
+    assert stage10.init == stage2_pick and stage10.model == stage9.model
+    assert (stage10.teacher, stage10.teacher_hears, stage10.teacher_peak_dbfs) == (
+        "silero", "peak", -6.0)
+    assert stage10.augment == stage9.augment and stage10.data == stage9.data
 
 
 def _default_vad_prepare() -> Any:
