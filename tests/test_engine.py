@@ -176,18 +176,24 @@ def test_bundled_weights_give_the_same_probabilities_and_segments(name: str) -> 
 
 
 @pytest.mark.parametrize("name", vc.bundled_models())
-def test_positional_conv_names_of_bundled_weights_load_under_their_names(name: str) -> None:
+def test_bundled_weights_load_tensor_for_tensor_under_their_names(name: str) -> None:
     """Weights saved when ConvNormAct's children were positional (``layers.0.1.weight``) load
-    into the named children (``layers.0.conv.weight``), tensor for tensor."""
+    into the named children (``layers.0.conv.weight``), tensor for tensor; newer files hold the
+    names already."""
     raw = numpy_load(_locate(name)[0])
     state = vc.load_module(name).state_dict()
-    renamed = 0
     for key, value in raw.items():
         new = re.sub(r"(\.layers\.\d+)\.1\.", r"\1.conv.", key)
         new = re.sub(r"(\.layers\.\d+)\.2\.", r"\1.norm.", new)
-        renamed += new != key
         np.testing.assert_array_equal(state[new].numpy(), value)
-    assert renamed > 0 and len(state) == len(raw)
+    assert len(state) == len(raw)
+
+
+def test_some_bundled_weights_hold_positional_names() -> None:
+    # the older bundled files are the case the renaming serves: the test above covers it
+    positional = [name for name in vc.bundled_models()
+                  if any(re.search(r"\.layers\.\d+\.1\.", k) for k in numpy_load(_locate(name)[0]))]
+    assert positional
 
 
 def test_saved_weights_use_the_names_and_reload(tmp_path: Path) -> None:

@@ -119,13 +119,16 @@ def test_readme_headline_matches_the_benchmark_tables() -> None:
     """The README's comparison quotes the table `bench/run.py --update-md` wrote, not an old run."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     bench = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    levels = bench[bench.index("### Probability against input level"):]
     bench = bench[bench.index("### Real recordings, labels independent"):]
     quoted = table_rows(readme, "| system | ROC-AUC | F1 | false alarms |")
     measured = table_rows(bench, "| system | ROC-AUC | F1 |")
+    by_level = table_rows(levels, "| system | -80 dBFS |")  # bench/levels.py's ROC-AUC table
     assert any("(default)" in line for line in readme.splitlines() if line.startswith("| voicecnn"))
-    for system, (auc, f1, fa, end_ms, worst) in quoted.items():
+    for system, (auc, f1, fa, end_ms, worst, at_m70) in quoted.items():
         row = measured[system]  # ROC-AUC F1 precision recall FA start end ... worst
         assert (auc, f1, fa, end_ms, worst) == (row[0], row[1], row[4], row[6], row[-1]), system
+        assert at_m70 == by_level[system][1], system  # -80, -70, ... dBFS
 
 
 def test_readme_layout_names_existing_files() -> None:
