@@ -247,8 +247,8 @@ def score(manifest: Path, models: Sequence[str], peers: bool) -> str:
 
     import run
 
-    files = {json.loads(line)["name"]: json.loads(line)["audio"]
-             for line in manifest.read_text().splitlines()}
+    recs = [json.loads(line) for line in manifest.read_text().splitlines()]
+    files = {rec["name"]: rec["audio"] for rec in recs}
     root = manifest.parent / "rooms_outputs"
     root.mkdir(parents=True, exist_ok=True)
     (root / "files.json").write_text(json.dumps(files))

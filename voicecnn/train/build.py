@@ -68,7 +68,7 @@ def build_model(
 def _frontend_changes(init: str, init_arch: str) -> dict[str, Any]:
     """The frontend settings in which ``init`` differs from its architecture's defaults, as a
     ``{"frontend": {...}}`` override (empty when it has no frontend or no change)."""
-    ours = cfg_to_dict(load_module(init).cfg).get("frontend")
+    ours = read_metadata(init)["config"].get("frontend")  # no model built, no tensors read
     default = cfg_to_dict(create_model(init_arch).cfg).get("frontend")
     if not isinstance(ours, dict) or not isinstance(default, dict):
         return {}
