@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -34,7 +33,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # noqa: E402
 import sets  # noqa: E402
-from real import at_level  # noqa: E402
+from real import at_level, rms_dbfs  # noqa: E402
 
 LEVELS_DBFS = (-80.0, -70.0, -60.0, -50.0, -40.0, -30.0, -20.0, -10.0)
 GRID = 160  # samples per 10 ms label frame at 16 kHz
@@ -46,7 +45,7 @@ def active_level_dbfs(wave: npt.NDArray[np.float32], labels: npt.NDArray[np.bool
     frames = wave[: n * GRID].reshape(n, GRID)[labels[:n]]
     if frames.size == 0:
         raise ValueError("no labelled speech")
-    return float(10 * np.log10(np.mean(np.square(frames, dtype=np.float64)) + 1e-20))
+    return rms_dbfs(frames)
 
 
 def write_levels(items: Sequence[sets.Item], levels: Sequence[float], out: Path) -> dict[str, str]:
@@ -125,18 +124,11 @@ def main() -> None:
     files = write_levels(items, args.levels, root / "audio")
     (root / "files.json").write_text(json.dumps(files))
     models = args.model or ["vad_cnn2d_s"]
-    systems = [] if args.no_peers else [run.System(run.PEER_LABELS[p], p, str(run.PEERS_PYTHON))
-                                        for p in run.PEERS]
-    systems += [run.System(f"voicecnn {name}", "voicecnn", sys.executable, m)
-                for name, m in zip(run.model_names(models), models, strict=True)]
     results = {}
-    for system in systems:
+    for system in run.systems(models, not args.no_peers):
         out_dir = root / "outputs" / system.slug
-        out_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(system.worker("run", "--files", str(root / "files.json"), "--out",
-                                    str(out_dir), "--stream", next(iter(files.values())),
-                                    "--stream-s", "1"),
-                       env=run.one_thread_env(), check=True)
+        run.run_outputs(system, root / "files.json", out_dir, next(iter(files.values())),
+                        stream_s=1)
         results[system.label] = level_scores(items, args.levels, out_dir)
     md = (f"{len(items)} recordings ({sum(i.duration_s for i in items) / 60:.1f} min) at "
           f"{len(args.levels)} levels; {run.machine()}\n\n" + tables(results, args.levels))

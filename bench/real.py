@@ -49,6 +49,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -246,6 +247,11 @@ def select_recordings() -> list[Recording]:
                              apply_convention(words), str(lab.with_suffix(".flac")),
                              "pocketsphinx word alignment of the transcript"))
     return out
+
+
+def rms_dbfs(x: npt.NDArray[np.floating[Any]]) -> float:
+    """RMS level of ``x`` in dBFS (-200 for silence)."""
+    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
 def at_level(wave: Float32, gain_db: float) -> Float32:

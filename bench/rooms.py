@@ -101,8 +101,7 @@ def room_rirs(rng: np.random.Generator, talkers: int) -> tuple[list[Float32], li
 def active_level_db(wave: Float32, segments: Sequence[tuple[float, float]]) -> float:
     """RMS level (dBFS) of ``wave`` inside ``segments``."""
     parts = [wave[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)] for a, b in segments]
-    x = np.concatenate([p for p in parts if p.size] or [np.zeros(1, np.float32)])
-    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
+    return real.rms_dbfs(np.concatenate([p for p in parts if p.size] or [np.zeros(1, np.float32)]))
 
 
 def background(paths: Sequence[Path], n: int, rng: np.random.Generator) -> Float32:
@@ -243,8 +242,6 @@ def score_manifest(manifest: Path, out_dir: Path) -> dict[str, float | None]:
 
 def score(manifest: Path, models: Sequence[str], peers: bool) -> str:
     """Every system on the manifest's conversations, as a Markdown table."""
-    import subprocess
-
     import run
 
     recs = [json.loads(line) for line in manifest.read_text().splitlines()]
@@ -252,18 +249,11 @@ def score(manifest: Path, models: Sequence[str], peers: bool) -> str:
     root = manifest.parent / "rooms_outputs"
     root.mkdir(parents=True, exist_ok=True)
     (root / "files.json").write_text(json.dumps(files))
-    systems = [run.System(run.PEER_LABELS[p], p, str(run.PEERS_PYTHON))
-               for p in run.PEERS] if peers else []
-    systems += [run.System(f"voicecnn {name}", "voicecnn", sys.executable, m)
-                for name, m in zip(run.model_names(models), models, strict=True)]
     rows = {}
-    for system in systems:
+    for system in run.systems(models, peers):
         out_dir = root / system.slug
-        out_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(system.worker("run", "--files", str(root / "files.json"), "--out",
-                                    str(out_dir), "--stream", next(iter(files.values())),
-                                    "--stream-s", "1"),
-                       env=run.one_thread_env(), check=True, stdout=subprocess.DEVNULL)
+        run.run_outputs(system, root / "files.json", out_dir, next(iter(files.values())),
+                        stream_s=1, quiet=True)
         rows[system.label] = score_manifest(manifest, out_dir)
     cols = sorted({c for r in rows.values() for c in r}, key=lambda c: (not c.startswith(
         "pooled"), c))

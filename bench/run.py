@@ -240,11 +240,28 @@ def ready_s(system: System, repeats: int = 3) -> float:
     return float(statistics.median(times))
 
 
+def systems(models: Sequence[str], peers: bool) -> list[System]:
+    """The peers (when ``peers``) and the voicecnn models, in table order."""
+    out = [System(PEER_LABELS[p], p, str(PEERS_PYTHON)) for p in PEERS] if peers else []
+    return out + [System(f"voicecnn {name}", "voicecnn", sys.executable, m)
+                  for name, m in zip(model_names(models), models, strict=True)]
+
+
+def run_outputs(system: System, files: Path, out_dir: Path, stream_wav: str,
+                stream_s: float | None = None, quiet: bool = False) -> None:
+    """Run a system over every file of ``files`` (JSON: {key: wav}) in a fresh one-thread
+    process, writing one npz per file under ``out_dir``; ``stream_s`` limits the streaming
+    measurement to that many seconds of ``stream_wav``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    limit = [] if stream_s is None else ["--stream-s", f"{stream_s:g}"]
+    subprocess.run(system.worker("run", "--files", str(files), "--out", str(out_dir),
+                                 "--stream", stream_wav, *limit), env=one_thread_env(),
+                   check=True, stdout=subprocess.DEVNULL if quiet else None)
+
+
 def run_system(system: System, files: Path, out_dir: Path, stream_wav: str) -> dict[str, Any]:
     """Run a system over every file in a fresh one-thread process; return its summary."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(system.worker("run", "--files", str(files), "--out", str(out_dir),
-                                 "--stream", stream_wav), env=one_thread_env(), check=True)
+    run_outputs(system, files, out_dir, stream_wav)
     summary: dict[str, Any] = json.loads((out_dir / "summary.json").read_text())
     summary["ready_s"] = ready_s(system)
     summary["rtf"] = summary["compute_s"] / summary["audio_s"]
@@ -472,10 +489,6 @@ def main() -> None:
     files = run_dir / "files.json"
     files.write_text(json.dumps({f"{i.set}/{i.name}": i.wav for i in items}))
     stream_wav = next(i.wav for i in items if i.set == "long_form")
-    systems = [] if args.no_peers else [System(PEER_LABELS[p], p, str(PEERS_PYTHON))
-                                        for p in PEERS]
-    systems += [System(f"voicecnn {name}", "voicecnn", sys.executable, m)
-                for name, m in zip(model_names(models), models, strict=True)]
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python bench/run.py " + " ".join(sys.argv[1:]),
@@ -488,7 +501,7 @@ def main() -> None:
                                            / 60, 2)} for s in sets.SETS},
         "systems": {},
     }
-    for system in systems:
+    for system in systems(models, not args.no_peers):
         t0 = time.perf_counter()
         summary = run_system(system, files, run_dir / system.slug, stream_wav)
         entry: dict[str, Any] = {"summary": summary,
