@@ -34,6 +34,7 @@ def test_permissive_split_keeps_only_permissive_files() -> None:
             "misc": ["/d/misc/1.wav"],
             "asterisk": ["/usr/share/asterisk/sounds/en/hello.wav"],  # CC BY-SA
             "fillets_cs": ["/usr/share/games/fillets-ng/sound/a/cs/1.ogg"],  # GPL-2
+            "voices_more": ["/usr/share/klettres/en/alpha/a.ogg"],  # GPL-2+, CC BY-SA
         },
         "negatives": {
             "esc10": ["/d/esc/1.wav"],

@@ -119,6 +119,14 @@ def test_recipe_configs_are_valid() -> None:
     assert (stage10.teacher, stage10.teacher_hears, stage10.teacher_peak_dbfs) == (
         "silero", "peak", -6.0)
     assert stage10.augment == stage9.augment and stage10.data == stage9.data
+    # stage 11: stage 10 with one more speech group; the voices weigh nothing before it
+    stage11 = load_run_cfg(REPO / "recipes" / "default_vad" / "stage11.toml")
+    assert stage2.data.clip_weights["voices_more"] == stage10.data.clip_weights["voices_more"] == 0
+    assert stage11.data.clip_weights == stage10.data.clip_weights | {"voices_more": 2.0}
+    assert (stage11.init, stage11.model, stage11.augment, stage11.train) == (
+        stage10.init, stage10.model, stage10.augment, stage10.train)
+    assert (stage11.teacher, stage11.teacher_weight, stage11.teacher_hears) == (
+        stage10.teacher, stage10.teacher_weight, stage10.teacher_hears)
 
 
 def _default_vad_prepare() -> Any:
@@ -240,7 +248,7 @@ def test_default_vad_recipe_runs_on_the_toolkit(tmp_path: Path) -> None:
         sf.write(path, (0.3 * x + 0.01 * rng.standard_normal(24000)).astype(np.float32), 16000)
         return str(path)
 
-    speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs")
+    speech = ("librispeech", "fsdd", "ljspeech", "misc", "asterisk", "fillets_cs", "voices_more")
     negatives = ("esc10", "music", "noise", "music_more", "effects", "music_rock",
                  "vocalisations")
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)

@@ -47,6 +47,9 @@ APT_PACKAGES = (
     "asterisk-core-sounds-es-wav",
     "asterisk-core-sounds-fr-wav",
     "asterisk-core-sounds-ru-wav",
+    "asterisk-core-sounds-it-wav",
+    "asterisk-prompt-it-menardi-wav",
+    "klettres-data",
     "fillets-ng-data",
     "fillets-ng-data-cs",
     "wesnoth-1.16-music",
@@ -61,6 +64,10 @@ APT_PACKAGES = (
 ASTERISK = Path("/usr/share/asterisk/sounds")
 ASTERISK_TRAIN = ("en_US_f_Allison", "es_MX_f_Allison", "fr_CA_f_June")
 ASTERISK_VAL = "ru_RU_f_IvrvoiceRU"
+# More voices (group "voices_more", weight 0 before stage 11): the two Italian Asterisk voices
+# (one male) and KLettres' letters and syllables spoken in 20 languages by as many speakers.
+ASTERISK_IT = ("it_IT_m_Carlo", "it_IT_f_Menardi")
+KLETTRES = "/usr/share/klettres/*/*/*.ogg"
 # Prompts whose transcript is bracketed non-speech (tones, beeps, monkey screeches).
 ASTERISK_NONSPEECH = {"ascending-2tone", "descending-2tone", "beep", "beeperr", "tt-monkeys"}
 FILLETS = Path("/usr/share/games/fillets-ng/sound")
@@ -107,6 +114,11 @@ SOURCES: dict[str, dict[str, str]] = {
         "origin": "Debian asterisk-core-sounds-*-wav",
     },
     "fillets_cs": {"licence": "GPL-2", "origin": "Debian fillets-ng-data-cs"},
+    "voices_more": {
+        "licence": "CC BY-SA 3.0 (Asterisk it: Carlo, Menardi); GPL-2+ (KLettres)",
+        "origin": "Debian asterisk-core-sounds-it-wav, asterisk-prompt-it-menardi-wav, "
+        "klettres-data",
+    },
     "esc10": {"licence": "CC BY 3.0", "origin": "shared/data (ESC-10, K. J. Piczak)"},
     "music_nature": {
         "licence": "CC BY 3.0 / CC BY 4.0 / public domain",
@@ -352,6 +364,7 @@ def build_split(real: list[dict[str, Any]], made: dict[str, list[str]]) -> dict[
                 "misc": shared(lambda r: r["set"] == "misc"),
                 "asterisk": [f for v in ASTERISK_TRAIN for f in asterisk(v)],
                 "fillets_cs": fillets,
+                "voices_more": [f for v in ASTERISK_IT for f in asterisk(v)] + _glob((KLETTRES,)),
             },
             "negatives": {
                 "esc10": shared(lambda r: r["set"] == "esc10" and esc_fold(r) != ESC_VAL_FOLD),
