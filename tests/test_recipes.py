@@ -496,3 +496,16 @@ def test_image_folder_prepare_train_evaluate(
     figures = json.loads(capsys.readouterr().out)
     assert figures["images"] == 6 and 0.0 <= figures["accuracy"] <= 1.0
     assert set(figures["per_class"]) == {"3", "7"}
+
+
+def test_default_vad_lists_only_clips_that_decode_whole(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # a clip voicecnn refuses to read would stop the training run that draws it
+    import soundfile as sf
+
+    prepare = _default_vad_prepare()
+    good, bad = tmp_path / "good.wav", tmp_path / "bad.ogg"
+    sf.write(good, np.zeros(1600, np.float32), 16000)
+    bad.write_bytes(b"OggS" + bytes(60))
+    assert prepare._readable([str(bad), str(good)], "voices_more") == [str(good)]
+    assert "voices_more: left out 1 of 2 files" in capsys.readouterr().err
