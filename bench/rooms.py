@@ -244,8 +244,8 @@ def score(manifest: Path, models: Sequence[str], peers: bool) -> str:
     """Every system on the manifest's conversations, as a Markdown table."""
     import run
 
-    recs = [json.loads(line) for line in manifest.read_text().splitlines()]
-    files = {rec["name"]: rec["audio"] for rec in recs}
+    lines = manifest.read_text().splitlines()
+    files = {rec["name"]: rec["audio"] for rec in map(json.loads, lines)}
     root = manifest.parent / "rooms_outputs"
     root.mkdir(parents=True, exist_ok=True)
     (root / "files.json").write_text(json.dumps(files))

@@ -352,7 +352,7 @@ def build_split(real: list[dict[str, Any]], made: dict[str, list[str]]) -> dict[
     train_tracks = [t for t in tracks if t not in val_tracks][:WESNOTH_TRAIN_TRACKS]
     # a validation track voicecnn refuses to read would stop every run at its first evaluation
     # (Debian's northerners.ogg decodes 0.13 s short of its header); the split stays as it was
-    val_tracks = [t for t in val_tracks if _decodes(t)]
+    val_tracks = _readable(val_tracks, "validation music")
     fillets = sorted(str(p) for p in FILLETS.glob("*/cs/*.ogg") if "-x-" not in p.name)
     return {
         "train": {
@@ -416,24 +416,20 @@ def _has_audio(path: str) -> bool:
         return False
 
 
-def _decodes(path: str, quiet: bool = False) -> bool:
-    """Whether voicecnn reads the whole file without an error (it refuses truncated files)."""
-    try:
-        load_audio(path)
-    except AudioError as e:
-        if not quiet:
-            print(f"left out {path}: {e}", file=sys.stderr)
-        return False
-    return True
-
-
 def _readable(files: list[str], group: str) -> list[str]:
-    """``files`` that voicecnn reads whole (a file it refuses would stop the run that draws
-    it); one line says how many were left out."""
-    kept = [f for f in files if _decodes(f, quiet=True)]
+    """``files`` that voicecnn reads whole (it refuses truncated files, and a file it refuses
+    would stop the run that draws it); one line says how many were left out, and the first."""
+    kept, first = [], ""
+    for f in files:
+        try:
+            load_audio(f)
+        except AudioError as e:
+            first = first or str(e)
+        else:
+            kept.append(f)
     if len(kept) < len(files):
         print(f"{group}: left out {len(files) - len(kept)} of {len(files)} files that do "
-              "not decode whole", file=sys.stderr)
+              f"not decode whole (first: {first})", file=sys.stderr)
     return kept
 
 
